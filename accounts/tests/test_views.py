@@ -1,0 +1,108 @@
+from http import HTTPStatus
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = reverse("accounts:signup")
+LOGIN = reverse("accounts:login")
+LOGOUT = reverse("accounts:logout")
+MESSAGES = reverse("messages:list")
+
+
+def test_signup_logs_the_new_user_in_and_lands_on_messages(client, password):
+    response = client.post(SIGNUP, {"username": "dana", "password1": password, "password2": password})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == MESSAGES
+    assert client.get(MESSAGES).context["user"].username == "dana"
+
+
+def test_signup_with_mismatched_passwords_shows_the_error_at_the_field(client, password):
+    response = client.post(SIGNUP, {"username": "dana", "password1": password, "password2": password + "x"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "password2" in response.context["form"].errors
+    assert b'id="id_password2_errors"' in response.content
+    assert not get_user_model().objects.filter(username="dana").exists()
+
+
+@pytest.mark.parametrize("weak", ["short", "password123", "12345678901", "qwertyuiop"])
+def test_signup_refuses_weak_passwords(client, weak):
+    response = client.post(SIGNUP, {"username": "dana", "password1": weak, "password2": weak})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.context["form"].errors["password2"]
+    assert not get_user_model().objects.filter(username="dana").exists()
+
+
+def test_signup_refuses_a_taken_username(client, user, password):
+    response = client.post(SIGNUP, {"username": user.username, "password1": password, "password2": password})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "username" in response.context["form"].errors
+    assert get_user_model().objects.count() == 1
+
+
+def test_login_with_the_right_password(client, user, password):
+    response = client.post(LOGIN, {"username": user.username, "password": password})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == MESSAGES
+    assert client.get(MESSAGES).status_code == HTTPStatus.OK
+
+
+def test_login_with_a_bad_password_says_so_and_logs_nobody_in(client, user):
+    response = client.post(LOGIN, {"username": user.username, "password": "wrong"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["form"].non_field_errors()
+    assert client.get(MESSAGES).status_code == HTTPStatus.FOUND
+
+
+def test_login_honours_a_same_site_next(client, user, password):
+    response = client.post(f"{LOGIN}?next=/logs/", {"username": user.username, "password": password, "next": "/logs/"})
+
+    assert response.url == "/logs/"
+
+
+@pytest.mark.parametrize("unsafe", ["https://evil.example/", "//evil.example/", "http://evil.example/messages/"])
+def test_login_ignores_a_next_to_another_site(client, user, password, unsafe):
+    response = client.post(LOGIN, {"username": user.username, "password": password, "next": unsafe})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == MESSAGES
+
+
+def test_logout_is_post_only_and_logs_out(alice_client):
+    assert alice_client.get(LOGOUT).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+    response = alice_client.post(LOGOUT)
+
+    assert response.url == LOGIN
+    assert alice_client.get(MESSAGES).url.startswith(LOGIN)
+
+
+def test_front_door_redirects_by_login_state(client, user):
+    assert client.get("/").url == LOGIN
+    client.force_login(user)
+    assert client.get("/").url == MESSAGES
+
+
+def test_pages_need_a_login(client):
+    for url in (MESSAGES, reverse("logs:recent")):
+        response = client.get(url)
+        assert response.status_code == HTTPStatus.FOUND
+        assert response.url == f"{LOGIN}?next={url}"
+
+
+def test_admin_is_for_staff_only(client, user, staff_user):
+    client.force_login(user)
+    response = client.get("/admin/")
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url.startswith("/admin/login/")
+
+    client.force_login(staff_user)
+    assert client.get("/admin/").status_code == HTTPStatus.OK

@@ -1,0 +1,109 @@
+"""Logging for jiwoo: every record, from any logger, is one JSON object on one line of stdout.
+
+``ContextFilter`` adds the service name, the active span's trace context and the context the
+request middleware bound (user, request id, client address); ``JsonFormatter`` writes the
+fields that DESIGN.md fixes. Settings and the gunicorn config only call ``logging_config``.
+"""
+
+import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+from pythonjsonlogger.orjson import OrjsonFormatter
+
+# What the request middleware knows about the request being handled on this thread.
+request_context: ContextVar[dict[str, Any] | None] = ContextVar("jiwoo_request_context", default=None)
+
+# LogRecord attributes that are not JSON and say nothing a field does not already say.
+_DROPPED_ATTRS = ("request", "server_time", "color_message")
+
+
+def format_timestamp(created: float) -> str:
+    """RFC 3339 UTC with milliseconds, e.g. 2026-11-26T15:39:23.123Z."""
+    return datetime.fromtimestamp(created, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def current_trace_ids() -> tuple[str, str] | None:
+    """The active span's trace and span id as lower-case hex, or None outside a span."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
+class ContextFilter(logging.Filter):
+    """Adds service_name, trace_id/span_id and the bound request context to each record."""
+
+    def __init__(self, service_name: str = "jiwoo") -> None:
+        super().__init__()
+        self.service_name = service_name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Values passed in `extra=` win: the browser-events API logs for another service.
+        if not hasattr(record, "service_name"):
+            record.service_name = self.service_name
+        if not hasattr(record, "trace_id"):
+            ids = current_trace_ids()
+            if ids is not None:
+                record.trace_id, record.span_id = ids
+        bound = request_context.get()
+        if bound:
+            for key, value in bound.items():
+                if value is not None and not hasattr(record, key):
+                    setattr(record, key, value)
+        return True
+
+
+class JsonFormatter(OrjsonFormatter):
+    """One JSON object per record with the DESIGN.md field names; exceptions as three fields."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("reserved_attrs", None)
+        super().__init__(*args, **kwargs)
+        self.reserved_attrs.update(_DROPPED_ATTRS)
+        self._skip_fields.update(_DROPPED_ATTRS)
+
+    def add_fields(self, log_data: dict, record: logging.LogRecord, message_dict: dict) -> None:
+        log_data["timestamp"] = format_timestamp(record.created)
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        log_data["message"] = record.message
+        stack = message_dict.pop("exc_info", None)
+        if record.exc_info and record.exc_info[0] is not None:
+            log_data["exc_type"] = record.exc_info[0].__name__
+            log_data["exc_message"] = str(record.exc_info[1])
+        if stack:
+            log_data["stack"] = stack
+        stack_info = message_dict.pop("stack_info", None)
+        if stack_info:
+            log_data["stack"] = f"{stack}\n{stack_info}" if stack else stack_info
+        super().add_fields(log_data, record, message_dict)
+
+
+def logging_config(*, level: str = "INFO", service_name: str = "jiwoo") -> dict:
+    """The dictConfig for Django (settings.LOGGING) and gunicorn (logconfig_dict) alike."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": ContextFilter, "service_name": service_name}},
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+                "filters": ["context"],
+            }
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            # Replace Django's own console handlers: everything goes through the root.
+            "django": {"handlers": [], "level": level, "propagate": True},
+            "django.server": {"handlers": [], "level": level, "propagate": True},
+            "gunicorn.error": {"handlers": [], "level": level, "propagate": True},
+            # jiwoo's http.request record replaces the access log: it has the trace context.
+            "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        },
+    }

@@ -1,0 +1,202 @@
+"""OpenTelemetry for jiwoo: the one module that builds the providers and instruments libraries.
+
+``setup()`` runs once per process, after any fork: gunicorn calls it from ``post_fork``,
+``jiwoo.wsgi`` calls it for every other server (a second call in the same process does
+nothing). Configuration is the standard ``OTEL_*`` variables: with no OTLP endpoint nothing
+is exported and nothing touches the network; with ``OTEL_SDK_DISABLED=true`` no SDK starts.
+"""
+
+import atexit
+import logging
+import os
+import socket
+import uuid
+from urllib.parse import unquote
+
+from opentelemetry import metrics, trace
+
+from jiwoo import __version__
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SERVICE_NAME = "jiwoo"
+
+# Probes never reach Django (jiwoo.health answers them in front of it); static files do.
+# The instrumentation matches these with re.search against the absolute URL, so anchor them.
+EXCLUDED_URLS = r"^[a-z]+://[^/]+/static/"
+
+# Instruments for jiwoo's own metrics. The API hands out proxies until setup() installs a
+# provider, so they can be created at import time and used from anywhere.
+_meter = metrics.get_meter("jiwoo", __version__)
+messages_created = _meter.create_counter(
+    "jiwoo.messages.created", unit="{message}", description="Messages saved by users."
+)
+logins = _meter.create_counter(
+    "jiwoo.logins", unit="{login}", description="Log-in attempts, by outcome (success, failure)."
+)
+recent_activity_write_failures = _meter.create_counter(
+    "jiwoo.recent_activity.write_failures",
+    unit="{entry}",
+    description="Recent-activity entries that could not be written to Redis.",
+)
+
+_setup_pid: int | None = None
+_providers: list = []
+
+
+def resolve_service_name() -> str:
+    """service.name as the specification orders it: OTEL_SERVICE_NAME, then the resource attributes."""
+    name = os.environ.get("OTEL_SERVICE_NAME", "").strip()
+    if name:
+        return name
+    for item in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "service.name" and value.strip():
+            return unquote(value.strip())
+    return DEFAULT_SERVICE_NAME
+
+
+def sdk_disabled() -> bool:
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def _endpoint_configured(signal: str) -> bool:
+    return bool(
+        os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+
+
+def _protocol(signal: str) -> str:
+    return (
+        os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    ).strip()
+
+
+def _exporter_wanted(signal: str, default: str = "otlp") -> bool:
+    """OTEL_<SIGNAL>S_EXPORTER=none switches one signal off; otherwise an endpoint is needed."""
+    chosen = os.environ.get(f"OTEL_{signal}S_EXPORTER", default).strip().lower()
+    return chosen == "otlp" and _endpoint_configured(signal)
+
+
+def _otlp_exporter(signal: str):
+    """The OTLP exporter for one signal over the configured protocol (gRPC or HTTP/protobuf)."""
+    if _protocol(signal) == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc import _log_exporter, metric_exporter, trace_exporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http import _log_exporter, metric_exporter, trace_exporter
+    return {
+        "TRACE": trace_exporter.OTLPSpanExporter,
+        "METRIC": metric_exporter.OTLPMetricExporter,
+        "LOG": _log_exporter.OTLPLogExporter,
+    }[signal]()
+
+
+def build_resource():
+    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+
+    defaults = Resource(
+        {
+            "service.name": resolve_service_name(),
+            "service.version": __version__,
+            "service.instance.id": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+            "deployment.environment.name": os.environ.get("DEPLOYMENT_ENVIRONMENT", "development"),
+        }
+    )
+    # OTEL_RESOURCE_ATTRIBUTES overrides the defaults; OTEL_SERVICE_NAME overrides both.
+    return (
+        Resource.create({})
+        .merge(defaults)
+        .merge(OTELResourceDetector().detect())
+        .merge(Resource({"service.name": resolve_service_name()}))
+    )
+
+
+def setup() -> bool:
+    """Start the SDK in this process and instrument Django, Redis, psycopg and sqlite3.
+
+    Returns whether the SDK is running. Safe to call more than once per process.
+    """
+    global _setup_pid
+    if sdk_disabled():
+        return False
+    if _setup_pid == os.getpid():
+        return True
+    _setup_pid = os.getpid()
+    # Stable HTTP semantic conventions: http.server.request.duration, http.request.method ...
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+
+    from opentelemetry.instrumentation.propagators import (
+        TraceResponsePropagator,
+        set_global_response_propagator,
+    )
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    resource = build_resource()
+
+    # The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (parentbased_always_on).
+    tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    if _exporter_wanted("TRACE"):
+        tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_exporter("TRACE")))
+    trace.set_tracer_provider(tracer_provider)
+
+    readers = []
+    if _exporter_wanted("METRIC"):
+        readers.append(PeriodicExportingMetricReader(_otlp_exporter("METRIC")))
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+    metrics.set_meter_provider(meter_provider)
+    _providers[:] = [tracer_provider, meter_provider]
+    atexit.register(shutdown)
+
+    # Off by default: Promtail already ships stdout, and shipping twice doubles every line in Loki.
+    if _exporter_wanted("LOG", default="none"):
+        _setup_log_export(resource)
+
+    set_global_response_propagator(TraceResponsePropagator())
+    _instrument_libraries()
+    return True
+
+
+def _setup_log_export(resource) -> None:
+    from opentelemetry._logs import set_logger_provider
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(_otlp_exporter("LOG")))
+    set_logger_provider(logger_provider)
+    logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
+    _providers.append(logger_provider)
+
+
+def _instrument_libraries() -> None:
+    """Patch the libraries once per process; instrumentors refuse a second instrument() anyway."""
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
+
+    if not DjangoInstrumentor().is_instrumented_by_opentelemetry:
+        DjangoInstrumentor().instrument(excluded_urls=EXCLUDED_URLS)
+    if not RedisInstrumentor().is_instrumented_by_opentelemetry:
+        RedisInstrumentor().instrument()
+    if not PsycopgInstrumentor().is_instrumented_by_opentelemetry:
+        PsycopgInstrumentor().instrument(skip_dep_check=True)
+    if not SQLite3Instrumentor().is_instrumented_by_opentelemetry:
+        SQLite3Instrumentor().instrument()
+
+
+def shutdown() -> None:
+    """Flush and stop the providers: gunicorn's worker_exit and the process exit call this."""
+    global _setup_pid
+    for provider in _providers:
+        try:
+            provider.shutdown()
+        except Exception:
+            logger.exception("telemetry shutdown failed", extra={"event": "telemetry.shutdown_failed"})
+    _providers.clear()
+    _setup_pid = None

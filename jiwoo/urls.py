@@ -1,0 +1,21 @@
+"""Top-level URLs. The probes /healthz and /readyz are answered in front of Django (jiwoo.health)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from jiwoo import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("messages/", include("messages_app.urls")),
+    path("logs/", include("logs_app.urls")),
+    path("api/", include("messages_app.api_urls")),
+    path("api/", include("logs_app.api_urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error

@@ -1,0 +1,47 @@
+"""Project-wide views: the front door and the error pages (JSON under /api/, styled HTML elsewhere)."""
+
+from http import HTTPStatus
+
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from jiwoo.api import error_response
+
+API_PREFIX = "/api/"
+
+
+def home(request):
+    """Send a logged-in user to their messages, anyone else to the log-in page."""
+    return redirect("messages:list" if request.user.is_authenticated else "accounts:login")
+
+
+def _error(request, status: int, template: str, api_message: str):
+    if request.path.startswith(API_PREFIX):
+        return error_response(status, api_message)
+    return render(request, template, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(request, HTTPStatus.BAD_REQUEST, "400.html", _("Bad request."))
+
+
+def permission_denied(request, exception=None):
+    return _error(request, HTTPStatus.FORBIDDEN, "403.html", _("You do not have permission to do that."))
+
+
+def page_not_found(request, exception=None):
+    return _error(request, HTTPStatus.NOT_FOUND, "404.html", _("Not found."))
+
+
+def server_error(request):
+    return _error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "500.html", _("Internal server error."))
+
+
+def csrf_failure(request, reason=""):
+    """CSRF rejections: a JSON error for the API, the styled page (with the trace id) elsewhere."""
+    return _error(
+        request,
+        HTTPStatus.FORBIDDEN,
+        "403_csrf.html",
+        _("CSRF verification failed: send the csrftoken cookie's value in the X-CSRFToken header."),
+    )

@@ -1,0 +1,13 @@
+"""WSGI entry point: telemetry first (it adds Django's tracing middleware), then Django."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+from jiwoo import telemetry
+from jiwoo.health import HealthCheckApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiwoo.settings")
+
+telemetry.setup()
+application = HealthCheckApp(get_wsgi_application())

@@ -1,0 +1,59 @@
+"""The circuit breaker bounds what a Redis that accepts connections but never answers costs."""
+
+import socket
+import time
+
+import pytest
+from django.conf import settings
+from redis.exceptions import RedisError
+
+from jiwoo.redis_pool import CircuitBreaker, breaker
+from logs_app.store import activity_record
+
+
+@pytest.fixture
+def silent_redis():
+    """A listening socket that accepts connections (in the kernel) and never replies."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield server.getsockname()[1]
+
+
+def test_breaker_opens_then_lets_one_probe_through():
+    cb = CircuitBreaker(open_seconds=0.05)
+    assert cb.allow("a")
+    cb.record_failure("a")
+    assert not cb.allow("a")
+    time.sleep(0.06)
+    assert cb.allow("a")
+    assert not cb.allow("a")
+    cb.record_success("a")
+    assert cb.allow("a")
+
+
+def test_a_silent_redis_costs_one_timeout_then_nothing(settings, silent_redis):
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{silent_redis}/0"}}
+    entry = {"user": "alice", "path": "/"}
+
+    started = time.perf_counter()
+    assert activity_record(entry) is False
+    first = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for _ in range(20):
+        assert activity_record(entry) is False
+    next_twenty = time.perf_counter() - started
+
+    assert first < settings.REDIS_TIMEOUT_SECONDS + 0.1
+    assert next_twenty < 0.05
+    assert breaker.is_open(f"127.0.0.1:{silent_redis}")
+
+
+def test_the_real_redis_is_not_affected():
+    from jiwoo.redis_pool import get_redis
+
+    try:
+        assert get_redis().ping()
+    except RedisError:  # pragma: no cover - says what is wrong instead of a bare failure
+        pytest.fail(f"Redis at {settings.REDIS_URL} must be running for the tests")

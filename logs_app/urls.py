@@ -1,0 +1,7 @@
+from django.urls import path
+
+from logs_app import views
+
+app_name = "logs"
+
+urlpatterns = [path("", views.recent_activity_page, name="recent")]

@@ -1,0 +1,75 @@
+"""The messages JSON API: list/search, create, read, delete; errors as {"error": ..., "fields": ...}."""
+
+from http import HTTPStatus
+
+from django.core.paginator import EmptyPage, Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+
+from jiwoo import events
+from jiwoo.api import ApiError, api_view, int_param, json_body
+from messages_app.forms import MessageForm
+from messages_app.selectors import message_get, message_list
+from messages_app.services import message_create, message_delete
+
+MAX_QUERY_LENGTH = 200
+
+
+@api_view(["GET", "POST"])
+def messages_collection(request):
+    if request.method == "POST":
+        return _create(request)
+    query = request.GET.get("q", "").strip()
+    if len(query) > MAX_QUERY_LENGTH:
+        raise ApiError(HTTPStatus.BAD_REQUEST, f"'q' must be at most {MAX_QUERY_LENGTH} characters.")
+    page_number = int_param(request, "page", default=1, minimum=1)
+    page_size = int_param(request, "page_size", default=20, minimum=1, maximum=100)
+    paginator = Paginator(message_list(author=request.user, query=query), page_size)
+    try:
+        page = paginator.page(page_number)
+    except EmptyPage:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST, f"'page' is out of range: there are {paginator.num_pages} pages."
+        ) from None
+    if query:
+        events.emit(request, "message.search", "messages searched", query_length=len(query), results=paginator.count)
+    return JsonResponse(
+        {
+            "results": [message.as_json() for message in page],
+            "count": paginator.count,
+            "page": page.number,
+            "pages": paginator.num_pages,
+        }
+    )
+
+
+def _create(request):
+    data = json_body(request)
+    unknown = sorted(set(data) - {"text"})
+    if unknown:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            "Unknown fields in the request body.",
+            {name: ["Unknown field."] for name in unknown},
+        )
+    if not isinstance(data.get("text"), str):
+        raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", {"text": ["This field must be a string."]})
+    form = MessageForm({"text": data["text"]})
+    if not form.is_valid():
+        fields = {name: [error["message"] for error in errors] for name, errors in form.errors.get_json_data().items()}
+        raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", fields)
+    message = message_create(author=request.user, text=form.cleaned_data["text"])
+    events.emit(request, "message.create", "message saved", message_id=message.pk, length=len(message.text))
+    return JsonResponse(message.as_json(), status=HTTPStatus.CREATED)
+
+
+@api_view(["GET", "DELETE"])
+def message_detail(request, pk: int):
+    try:
+        message = message_get(author=request.user, pk=pk)
+    except Http404 as exc:
+        raise ApiError(HTTPStatus.NOT_FOUND, "No such message.") from exc
+    if request.method == "DELETE":
+        message_delete(message=message)
+        events.emit(request, "message.delete", "message deleted", message_id=pk)
+        return HttpResponse(status=HTTPStatus.NO_CONTENT)
+    return JsonResponse(message.as_json())

@@ -1,0 +1,23 @@
+"""Writes to messages. Reads live in selectors.py."""
+
+from django.db import transaction
+
+from jiwoo import telemetry
+from messages_app.models import Message
+
+
+@transaction.atomic
+def message_create(*, author, text: str) -> Message:
+    """Validate and save a message; raises ValidationError and saves nothing when it is invalid.
+
+    Surrounding white space is not part of a message: it is trimmed before the 1-2000 check.
+    """
+    message = Message(author=author, text=text.strip())
+    message.full_clean()
+    message.save()
+    telemetry.messages_created.add(1)
+    return message
+
+
+def message_delete(*, message: Message) -> None:
+    message.delete()

@@ -1,0 +1,94 @@
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+
+from messages_app.models import Message
+from messages_app.services import message_create
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("messages:list")
+
+
+def test_saving_a_message_redirects_with_a_flash_and_lists_it(alice_client, user):
+    response = alice_client.post(LIST, {"text": "첫 번째 메시지"}, follow=True)
+
+    assert response.redirect_chain == [(LIST, HTTPStatus.FOUND)]
+    assert "Message saved." in [str(m) for m in response.context["messages"]]
+    assert [m.text for m in response.context["page"]] == ["첫 번째 메시지"]
+    assert Message.objects.get().author == user
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 2001])
+def test_bad_text_shows_the_error_next_to_the_field_and_saves_nothing(alice_client, text):
+    response = alice_client.post(LIST, {"text": text})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.context["form"].errors["text"]
+    assert b'id="id_text_errors"' in response.content
+    assert not Message.objects.exists()
+
+
+def test_script_in_a_message_is_shown_as_text(alice_client, user):
+    message_create(author=user, text="<script>alert(1)</script>")
+
+    content = alice_client.get(LIST).content.decode()
+
+    assert "<script>alert(1)</script>" not in content
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+
+
+def test_pages_of_twenty_newest_first(alice_client, user):
+    for number in range(25):
+        message_create(author=user, text=f"message {number}")
+
+    first = alice_client.get(LIST).context["page"]
+    second = alice_client.get(LIST, {"page": 2}).context["page"]
+    beyond = alice_client.get(LIST, {"page": "nonsense"}).context["page"]
+
+    assert [m.text for m in first] == [f"message {n}" for n in range(24, 4, -1)]
+    assert [m.text for m in second] == [f"message {n}" for n in range(4, -1, -1)]
+    assert beyond.number == 1
+
+
+def test_search_box_filters_and_says_when_nothing_matches(alice_client, user):
+    message_create(author=user, text="맛있는 김치찌개")
+    message_create(author=user, text="pizza night")
+
+    found = alice_client.get(LIST, {"q": "김치"})
+    nothing = alice_client.get(LIST, {"q": "sushi"})
+
+    assert [m.text for m in found.context["page"]] == ["맛있는 김치찌개"]
+    assert "No results for “sushi”." in nothing.content.decode()
+
+
+def test_empty_state(alice_client):
+    assert "No messages yet" in alice_client.get(LIST).content.decode()
+
+
+def test_delete_own_message(alice_client, user):
+    message = message_create(author=user, text="bye")
+
+    response = alice_client.post(reverse("messages:delete", args=[message.pk]))
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert not Message.objects.exists()
+
+
+def test_delete_is_post_only(alice_client, user):
+    message = message_create(author=user, text="stay")
+
+    assert alice_client.get(reverse("messages:delete", args=[message.pk])).status_code == 405
+    assert Message.objects.exists()
+
+
+def test_another_users_messages_are_invisible_and_undeletable(client, user, other_user):
+    theirs = message_create(author=other_user, text="bob's secret")
+    client.force_login(user)
+
+    assert "bob&#x27;s secret" not in client.get(LIST).content.decode()
+    assert list(client.get(LIST, {"q": "secret"}).context["page"]) == []
+    response = client.post(reverse("messages:delete", args=[theirs.pk]))
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert Message.objects.filter(pk=theirs.pk).exists()
