@@ -13,6 +13,8 @@ from typing import Any
 from opentelemetry import trace
 from pythonjsonlogger.orjson import OrjsonFormatter
 
+from jiwoo import telemetry
+
 # What the request middleware knows about the request being handled on this thread.
 request_context: ContextVar[dict[str, Any] | None] = ContextVar("jiwoo_request_context", default=None)
 
@@ -84,23 +86,35 @@ class JsonFormatter(OrjsonFormatter):
 
 def logging_config(*, level: str = "INFO", service_name: str = "jiwoo") -> dict:
     """The dictConfig for Django (settings.LOGGING) and gunicorn (logconfig_dict) alike."""
+    handlers = {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["context"],
+        }
+    }
+    if telemetry.log_export_enabled():
+        # Uses the logger provider that telemetry.setup() installs (a proxy until then).
+        handlers["otlp"] = {"class": "opentelemetry.sdk._logs.LoggingHandler", "filters": ["context"]}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": ContextFilter, "service_name": service_name}},
-        "formatters": {"json": {"()": JsonFormatter}},
-        "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
-                "formatter": "json",
-                "filters": ["context"],
-            }
+        "filters": {
+            "context": {"()": ContextFilter, "service_name": service_name},
+            "dropped_telemetry": {"()": telemetry.DroppedTelemetryFilter},
         },
-        "root": {"handlers": ["stdout"], "level": level},
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": handlers,
+        "root": {"handlers": list(handlers), "level": level},
         "loggers": {
+            # The batch processors warn once per dropped item; say it once per interval instead.
+            "opentelemetry.sdk._shared_internal": {"filters": ["dropped_telemetry"]},
             # Replace Django's own console handlers: everything goes through the root.
             "django": {"handlers": [], "level": level, "propagate": True},
+            # Its 4xx warnings are written after the request's span has ended, so they carry no
+            # trace context, and jiwoo's http.request record says the same; errors still show.
+            "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
             "django.server": {"handlers": [], "level": level, "propagate": True},
             "gunicorn.error": {"handlers": [], "level": level, "propagate": True},
             # jiwoo's http.request record replaces the access log: it has the trace context.

@@ -10,6 +10,8 @@ import atexit
 import logging
 import os
 import socket
+import threading
+import time
 import uuid
 from urllib.parse import unquote
 
@@ -74,22 +76,27 @@ def _protocol(signal: str) -> str:
     ).strip()
 
 
+def log_export_enabled() -> bool:
+    """OTLP log export: off unless OTEL_LOGS_EXPORTER=otlp (Promtail already ships stdout)."""
+    return not sdk_disabled() and _exporter_wanted("LOGS", default="none")
+
+
 def _exporter_wanted(signal: str, default: str = "otlp") -> bool:
     """OTEL_<SIGNAL>S_EXPORTER=none switches one signal off; otherwise an endpoint is needed."""
-    chosen = os.environ.get(f"OTEL_{signal}S_EXPORTER", default).strip().lower()
+    chosen = os.environ.get(f"OTEL_{signal}_EXPORTER", default).strip().lower()
     return chosen == "otlp" and _endpoint_configured(signal)
 
 
 def _otlp_exporter(signal: str):
-    """The OTLP exporter for one signal over the configured protocol (gRPC or HTTP/protobuf)."""
+    """The OTLP exporter for TRACES, METRICS or LOGS over the configured protocol (gRPC or HTTP)."""
     if _protocol(signal) == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc import _log_exporter, metric_exporter, trace_exporter
     else:
         from opentelemetry.exporter.otlp.proto.http import _log_exporter, metric_exporter, trace_exporter
     return {
-        "TRACE": trace_exporter.OTLPSpanExporter,
-        "METRIC": metric_exporter.OTLPMetricExporter,
-        "LOG": _log_exporter.OTLPLogExporter,
+        "TRACES": trace_exporter.OTLPSpanExporter,
+        "METRICS": metric_exporter.OTLPMetricExporter,
+        "LOGS": _log_exporter.OTLPLogExporter,
     }[signal]()
 
 
@@ -140,20 +147,19 @@ def setup() -> bool:
 
     # The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (parentbased_always_on).
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    if _exporter_wanted("TRACE"):
-        tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_exporter("TRACE")))
+    if _exporter_wanted("TRACES"):
+        tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_exporter("TRACES")))
     trace.set_tracer_provider(tracer_provider)
 
     readers = []
-    if _exporter_wanted("METRIC"):
-        readers.append(PeriodicExportingMetricReader(_otlp_exporter("METRIC")))
+    if _exporter_wanted("METRICS"):
+        readers.append(PeriodicExportingMetricReader(_otlp_exporter("METRICS")))
     meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
     metrics.set_meter_provider(meter_provider)
     _providers[:] = [tracer_provider, meter_provider]
     atexit.register(shutdown)
 
-    # Off by default: Promtail already ships stdout, and shipping twice doubles every line in Loki.
-    if _exporter_wanted("LOG", default="none"):
+    if log_export_enabled():
         _setup_log_export(resource)
 
     set_global_response_propagator(TraceResponsePropagator())
@@ -162,14 +168,14 @@ def setup() -> bool:
 
 
 def _setup_log_export(resource) -> None:
+    """The provider behind the OTLP logging handler that jiwoo.log.logging_config adds."""
     from opentelemetry._logs import set_logger_provider
-    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    logger_provider.add_log_record_processor(BatchLogRecordProcessor(_otlp_exporter("LOG")))
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(_otlp_exporter("LOGS")))
     set_logger_provider(logger_provider)
-    logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
     _providers.append(logger_provider)
 
 
@@ -200,3 +206,36 @@ def shutdown() -> None:
             logger.exception("telemetry shutdown failed", extra={"event": "telemetry.shutdown_failed"})
     _providers.clear()
     _setup_pid = None
+
+
+class DroppedTelemetryFilter(logging.Filter):
+    """Turns the SDK's "Queue full, dropping Span." warning, one per item, into a counted line.
+
+    When the collector is slow or gone, the batch processor drops every item that does not fit
+    its bounded queue and warns for each. This filter lets the first warning through, then one
+    line per interval that says how many were dropped since, so a dead collector costs a log
+    line every few seconds rather than one per span.
+    """
+
+    def __init__(self, interval_seconds: float = 10.0) -> None:
+        super().__init__()
+        self.interval_seconds = interval_seconds
+        self._lock = threading.Lock()
+        self._dropped = 0
+        self._window_started: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Queue full, dropping"):
+            return True
+        kind = str(record.args[0]).lower() if record.args else "item"
+        now = time.monotonic()
+        with self._lock:
+            self._dropped += 1
+            if self._window_started is not None and now - self._window_started < self.interval_seconds:
+                return False
+            dropped, self._dropped, self._window_started = self._dropped, 0, now
+        record.msg = "%d %s(s) dropped: the export queue is full (the collector is slow or unreachable)"
+        record.args = (dropped, kind)
+        record.dropped = dropped
+        record.event = "telemetry.dropped"
+        return True

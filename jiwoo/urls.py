@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from jiwoo import views
+from jiwoo.browser_events import browser_events
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +13,7 @@ urlpatterns = [
     path("logs/", include("logs_app.urls")),
     path("api/", include("messages_app.api_urls")),
     path("api/", include("logs_app.api_urls")),
+    path("api/events", browser_events, name="browser-events"),
     path("admin/", admin.site.urls),
 ]
 

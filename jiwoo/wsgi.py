@@ -2,12 +2,12 @@
 
 import os
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiwoo.settings")
+
 from django.core.wsgi import get_wsgi_application
 
 from jiwoo import telemetry
 from jiwoo.health import HealthCheckApp
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiwoo.settings")
 
 telemetry.setup()
 application = HealthCheckApp(get_wsgi_application())

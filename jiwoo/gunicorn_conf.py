@@ -1,0 +1,45 @@
+"""gunicorn settings: ``gunicorn -c python:jiwoo.gunicorn_conf jiwoo.wsgi``.
+
+OpenTelemetry starts in each worker after the fork (its exporter threads would not survive
+a fork), and each worker flushes its spans before it exits. gunicorn's own logs use jiwoo's
+JSON formatter; its access log is off, because jiwoo's http.request record carries the
+trace context that an access line cannot.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiwoo.settings")
+
+from jiwoo import telemetry
+from jiwoo.log import logging_config
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+keepalive = 5
+# Recycle workers now and then so that a slow leak cannot grow without bound.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = max_requests // 10
+# The app is loaded in each worker, after post_fork, so nothing OpenTelemetry starts is forked.
+preload_app = False
+# Heartbeat files in memory: a disk-backed /tmp can stall workers (gunicorn's own advice).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+# No control socket: nothing drives gunicorn at run time, and the root filesystem is read-only.
+control_socket_disable = True
+
+accesslog = None
+disable_redirect_access_to_syslog = True
+errorlog = "-"
+loglevel = os.environ.get("DJANGO_LOG_LEVEL", "info").lower()
+logconfig_dict = logging_config(level=loglevel.upper(), service_name=telemetry.resolve_service_name())
+
+
+def post_fork(server, worker):
+    telemetry.setup()
+
+
+def worker_exit(server, worker):
+    telemetry.shutdown()

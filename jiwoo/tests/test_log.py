@@ -1,0 +1,131 @@
+"""The JSON log line: the fields DESIGN.md fixes, on one line, whatever the input."""
+
+import io
+import json
+import logging
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from jiwoo.log import ContextFilter, JsonFormatter, logging_config, request_context
+from jiwoo.telemetry import DroppedTelemetryFilter
+
+
+@pytest.fixture
+def emit():
+    """Log through a handler configured as production configures it; return the parsed lines."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(ContextFilter(service_name="jiwoo-test"))
+    logger = logging.getLogger("jiwoo.test.emit")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+
+    def log(*args, **kwargs) -> dict:
+        stream.seek(0)
+        stream.truncate()
+        logger.info(*args, **kwargs)
+        lines = stream.getvalue().rstrip("\n").split("\n")  # a line ends at \n only, as shippers read it
+        assert len(lines) == 1, lines
+        return json.loads(lines[0])
+
+    yield log, logger, stream
+    logger.removeHandler(handler)
+
+
+def test_fields_outside_a_span(emit):
+    log, _, _ = emit
+    line = log("hello %s", "world", extra={"event": "page.view"})
+
+    assert line["message"] == "hello world"
+    assert line["level"] == "INFO"
+    assert line["logger"] == "jiwoo.test.emit"
+    assert line["service_name"] == "jiwoo-test"
+    assert line["event"] == "page.view"
+    assert len(line["timestamp"]) == 24
+    assert line["timestamp"].endswith("Z")
+    assert "trace_id" not in line
+    assert "span_id" not in line
+
+
+def test_trace_context_of_the_active_span(emit):
+    log, _, _ = emit
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        line = log("inside")
+        context = span.get_span_context()
+
+    assert line["trace_id"] == format(context.trace_id, "032x")
+    assert line["span_id"] == format(context.span_id, "016x")
+
+
+def test_request_context_is_added(emit):
+    log, _, _ = emit
+    token = request_context.set({"user": "alice", "request_id": "abc", "client_ip": "10.0.0.1"})
+    try:
+        line = log("in a request")
+    finally:
+        request_context.reset(token)
+
+    assert (line["user"], line["request_id"], line["client_ip"]) == ("alice", "abc", "10.0.0.1")
+
+
+def test_exceptions_become_three_fields(emit):
+    _, logger, stream = emit
+    try:
+        raise ValueError("bad value")
+    except ValueError:
+        logger.exception("it failed")
+
+    line = json.loads(stream.getvalue())
+    assert line["exc_type"] == "ValueError"
+    assert line["exc_message"] == "bad value"
+    assert "Traceback" in line["stack"]
+    assert "exc_info" not in line
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["line one\nline two", '"}, {"level": "CRITICAL', '\r\n{"forged": true}\n', "\u2028\u0000탈출"],
+)
+def test_hostile_input_stays_inside_one_json_string(emit, hostile):
+    log, _, _ = emit
+    line = log("user said %s", hostile, extra={"username_tried": hostile})
+
+    assert line["message"] == f"user said {hostile}"
+    assert line["username_tried"] == hostile
+    assert "forged" not in line
+    assert line["level"] == "INFO"
+
+
+def test_logging_config_sends_everything_to_one_json_handler():
+    config = logging_config(level="INFO", service_name="svc")
+
+    assert config["root"]["handlers"] == ["stdout"]
+    assert config["loggers"]["gunicorn.access"]["level"] == "CRITICAL"
+    for name in ("django", "django.server", "gunicorn.error"):
+        assert config["loggers"][name]["handlers"] == []
+
+
+def test_dropped_telemetry_is_counted_not_repeated():
+    dropped = DroppedTelemetryFilter(interval_seconds=60)
+
+    def warn():
+        record = logging.LogRecord(
+            "opentelemetry", logging.WARNING, __file__, 1, "Queue full, dropping %s.", ("Span",), None
+        )
+        return dropped.filter(record), record
+
+    first_passed, first = warn()
+    later = [warn()[0] for _ in range(50)]
+
+    assert first_passed
+    assert first.getMessage().startswith("1 span(s) dropped")
+    assert first.event == "telemetry.dropped"
+    assert not any(later)
+    dropped.interval_seconds = 0
+    passed, summary = warn()
+    assert passed
+    assert summary.dropped == 51

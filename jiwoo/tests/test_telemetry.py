@@ -1,0 +1,88 @@
+import pytest
+
+from jiwoo import telemetry
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "jiwoo"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "team=a,service.name=from-attributes"}, "from-attributes"),
+        ({"OTEL_SERVICE_NAME": "from-name", "OTEL_RESOURCE_ATTRIBUTES": "service.name=other"}, "from-name"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=with%20space"}, "with space"),
+    ],
+)
+def test_service_name_follows_the_specification(monkeypatch, env, expected):
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    assert telemetry.resolve_service_name() == expected
+
+
+def test_resource_carries_the_attributes_and_lets_the_environment_override(monkeypatch):
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "svc")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=staging,k8s.pod.name=pod-1")
+    monkeypatch.setenv("DEPLOYMENT_ENVIRONMENT", "production")
+
+    attributes = telemetry.build_resource().attributes
+
+    assert attributes["service.name"] == "svc"
+    assert attributes["service.version"] == telemetry.__version__
+    assert attributes["service.instance.id"]
+    assert attributes["deployment.environment.name"] == "staging"
+    assert attributes["k8s.pod.name"] == "pod-1"
+
+
+@pytest.mark.parametrize(
+    ("env", "wanted"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}, True),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_TRACES_EXPORTER": "none"}, False),
+    ],
+)
+def test_traces_are_exported_only_to_a_configured_endpoint(monkeypatch, env, wanted):
+    for key in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    assert telemetry._exporter_wanted("TRACES") is wanted
+
+
+def test_grpc_protocol_picks_the_grpc_exporter(monkeypatch):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+
+    exporter = telemetry._otlp_exporter("TRACES")
+    try:
+        assert type(exporter).__module__.startswith("opentelemetry.exporter.otlp.proto.grpc")
+    finally:
+        exporter.shutdown()
+
+
+def test_http_protobuf_is_the_default(monkeypatch):
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+
+    exporter = telemetry._otlp_exporter("TRACES")
+    assert type(exporter).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
+
+
+def test_disabled_sdk_starts_nothing(monkeypatch):
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+
+    assert telemetry.setup() is False
+    assert telemetry._providers == []
+
+
+def test_log_export_is_off_by_default(monkeypatch):
+    monkeypatch.delenv("OTEL_LOGS_EXPORTER", raising=False)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+
+    assert telemetry.log_export_enabled() is False
+    monkeypatch.setenv("OTEL_LOGS_EXPORTER", "otlp")
+    assert telemetry.log_export_enabled() is True

@@ -1,0 +1,192 @@
+"""Runs jiwoo as production does, under gunicorn, in its own processes, for end-to-end tests.
+
+Each server gets a fresh database: an SQLite file, or, when DATABASE_URL names PostgreSQL, a
+new database on that server that is dropped afterwards. Its stdout (the JSON logs) goes to a
+file the test reads.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import requests
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FreshDatabase:
+    """A database of its own for one server: SQLite under tmp_path, or a new PostgreSQL database."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        base = os.environ.get("DATABASE_URL", "")
+        self.postgres = base.startswith(("postgres://", "postgresql://"))
+        if self.postgres:
+            self.name = f"jiwoo_e2e_{uuid.uuid4().hex[:10]}"
+            parsed = urlparse(base)
+            self.admin_url = base
+            self.url = urlunparse(parsed._replace(path=f"/{self.name}"))
+            self._execute(f'CREATE DATABASE "{self.name}"')
+        else:
+            self.url = f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
+
+    def _execute(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(sql)
+
+    def drop(self) -> None:
+        if self.postgres:
+            self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class AppServer:
+    def __init__(self, tmp_path: Path, env: dict | None = None, workers: int = 2) -> None:
+        self.tmp_path = tmp_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / f"gunicorn-{self.port}.log"
+        self.database = FreshDatabase(tmp_path)
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("OTEL_", "DJANGO_", "PYTEST_", "GUNICORN_"))
+        }
+        self.env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "jiwoo.settings",
+                "DJANGO_SECRET_KEY": f"e2e-{uuid.uuid4().hex}",
+                "DATABASE_URL": self.database.url,
+                "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
+                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+                "WEB_CONCURRENCY": str(workers),
+                "PYTHONUNBUFFERED": "1",
+                "OTEL_SDK_DISABLED": "false",
+            }
+        )
+        self.env.update(env or {})
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> "AppServer":
+        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env, check=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "-c", "python:jiwoo.gunicorn_conf", "jiwoo.wsgi"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_path.read_text()}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not answer in {timeout} s:\n{self.log_path.read_text()}")
+
+    def worker_pids(self) -> list[int]:
+        children = []
+        for status in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = status.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                children.append(int(status.parent.name))
+        return sorted(children)
+
+    @staticmethod
+    def rss_kib(pid: int) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise ValueError(f"no VmRSS for {pid}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        self.database.drop()
+        return self.process.returncode
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8")
+
+    def log_records(self) -> list[dict]:
+        """Every line of output as JSON; a line that is not one JSON object fails the test."""
+        records = []
+        for number, line in enumerate(self.log_text().rstrip("\n").split("\n"), 1):
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise AssertionError(f"line {number} of the server output is not JSON: {line!r}") from exc
+            assert isinstance(record, dict), line
+            records.append(record)
+        return records
+
+
+class Visitor:
+    """A person's browser session against the server: cookies, CSRF token, forms and the API."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def _csrf(self) -> str:
+        token = self.session.cookies.get("csrftoken")
+        if token is None:
+            self.get("/accounts/login/")
+            token = self.session.cookies.get("csrftoken")
+        return token
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.session.get(self.base_url + path, timeout=10, **kwargs)
+
+    def post_form(self, path: str, data: dict, **kwargs) -> requests.Response:
+        token = self._csrf()
+        return self.session.post(
+            self.base_url + path, data={**data, "csrfmiddlewaretoken": token}, timeout=10, **kwargs
+        )
+
+    def api(self, method: str, path: str, body=None, **kwargs) -> requests.Response:
+        headers = {"X-CSRFToken": self._csrf(), **kwargs.pop("headers", {})}
+        if body is not None and not isinstance(body, str | bytes):
+            body = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        return self.session.request(method, self.base_url + path, data=body, headers=headers, timeout=10, **kwargs)
+
+    def sign_up(self, username: str, password: str) -> requests.Response:
+        return self.post_form("/accounts/signup/", {"username": username, "password1": password, "password2": password})
+
+    def log_in(self, username: str, password: str) -> requests.Response:
+        return self.post_form("/accounts/login/", {"username": username, "password": password})
+
+    def log_out(self) -> requests.Response:
+        return self.post_form("/accounts/logout/", {})

@@ -1,0 +1,26 @@
+import pytest
+
+from tests.appserver import AppServer
+from tests.otlp_receiver import OtlpReceiver
+
+
+@pytest.fixture
+def otlp_receiver():
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def app_server(tmp_path):
+    """Factory: start jiwoo under gunicorn with extra environment; every server is stopped after."""
+    servers = []
+
+    def start(env: dict | None = None, workers: int = 2) -> AppServer:
+        server = AppServer(tmp_path, env=env, workers=workers).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,0 +1,224 @@
+"""The app under gunicorn (two workers) exporting to a real OTLP/HTTP receiver.
+
+One journey — sign-up, log-in, save, search, the activity page, an API error — then every
+request, log line and metric is checked against what reached the receiver.
+"""
+
+import re
+import uuid
+
+import pytest
+
+from tests.appserver import Visitor
+
+pytestmark = pytest.mark.e2e
+
+SERVER_KIND = 2  # opentelemetry.proto.trace.v1.Span.SpanKind.SPAN_KIND_SERVER
+
+
+@pytest.fixture(scope="module")
+def journey(tmp_path_factory):
+    """Run the journey once; the tests below each check one property of what it produced."""
+    from tests.appserver import AppServer
+    from tests.otlp_receiver import OtlpReceiver
+
+    receiver = OtlpReceiver().start()
+    server = AppServer(tmp_path_factory.mktemp("journey"), env=receiver.env(), workers=2).start()
+    password = f"Pw-{uuid.uuid4().hex}"
+    username = f"e2e_{uuid.uuid4().hex[:8]}"
+    caller_trace_id = uuid.uuid4().hex
+    try:
+        visitor = Visitor(server.url)
+        responses = {
+            "signup": visitor.sign_up(username, password),
+            "logout": visitor.log_out(),
+            "login": visitor.log_in(username, password),
+            "save": visitor.post_form("/messages/", {"text": "관측 가능한 메시지 🎉"}),
+            "search": visitor.get("/messages/", params={"q": "메시지"}),
+            "activity": visitor.get("/logs/"),
+            "api_error": visitor.api("POST", "/api/messages", "{not json"),
+            "not_found": visitor.get("/no-such-page/"),
+            "csrf_failure": visitor.session.post(f"{server.url}/messages/", data={"text": "no token"}, timeout=10),
+            "joined": visitor.get("/messages/", headers={"traceparent": f"00-{caller_trace_id}-{'ab' * 8}-01"}),
+        }
+        page_trace_id = re.search(r'name="trace-id" content="([0-9a-f]{32})"', responses["search"].text).group(1)
+        responses["browser_events"] = visitor.api(
+            "POST",
+            "/api/events",
+            {
+                "trace_id": page_trace_id,
+                "events": [{"name": "page.load", "path": "/messages/", "timing": {"load_ms": 42}}],
+            },
+        )
+    finally:
+        exit_code = server.stop()
+        receiver.stop()
+    return {
+        "responses": responses,
+        "records": server.log_records(),
+        "spans": receiver.spans(),
+        "metrics": receiver.metrics(),
+        "password": password,
+        "username": username,
+        "caller_trace_id": caller_trace_id,
+        "page_trace_id": page_trace_id,
+        "exit_code": exit_code,
+        "log_text": server.log_text(),
+    }
+
+
+def request_records(journey) -> list[dict]:
+    return [r for r in journey["records"] if r.get("event") == "http.request"]
+
+
+def test_the_journey_itself_worked(journey):
+    statuses = {name: response.status_code for name, response in journey["responses"].items()}
+    assert statuses == {
+        "signup": 200,
+        "logout": 200,
+        "login": 200,
+        "save": 200,
+        "search": 200,
+        "activity": 200,
+        "api_error": 400,
+        "not_found": 404,
+        "csrf_failure": 403,
+        "joined": 200,
+        "browser_events": 204,
+    }
+    assert journey["exit_code"] == 0
+
+
+def test_every_request_produced_a_server_span_with_route_status_and_service(journey):
+    spans = journey["spans"]
+    server_spans = {s["trace_id"]: s for s in spans if s["kind"] == SERVER_KIND}
+    records = request_records(journey)
+    assert len(records) >= 12  # the journey's requests and their redirects
+
+    for record in records:
+        span = server_spans.get(record["trace_id"])
+        assert span is not None, f"no server span for {record['method']} {record['path']}"
+        assert span["resource"]["service.name"] == "jiwoo-e2e"
+        assert span["resource"]["service.version"]
+        assert span["resource"]["service.instance.id"]
+        assert span["resource"]["deployment.environment.name"] == "test"
+        assert span["attributes"]["http.response.status_code"] == record["status"]
+        assert span["attributes"]["http.request.method"] == record["method"]
+        if record.get("route"):
+            assert span["attributes"].get("http.route"), record
+
+
+def test_requests_have_child_spans_for_the_database_and_redis(journey):
+    spans = journey["spans"]
+    save = next(r for r in request_records(journey) if r["method"] == "POST" and r["path"] == "/messages/")
+    children = [s for s in spans if s["trace_id"] == save["trace_id"] and s["kind"] != SERVER_KIND]
+
+    db_systems = {s["attributes"].get("db.system") or s["attributes"].get("db.system.name") for s in children}
+    assert db_systems & {"sqlite", "postgresql"}, children
+    redis_spans = [s for s in children if (s["attributes"].get("db.system") or "") == "redis"]
+    assert redis_spans, "the recent-activity write made no Redis span"
+    assert any("LPUSH" in s["name"] for s in redis_spans), [s["name"] for s in redis_spans]
+
+
+def test_every_log_line_in_a_request_points_at_a_received_span(journey):
+    span_ids = {(s["trace_id"], s["span_id"]) for s in journey["spans"]}
+    in_requests = [r for r in journey["records"] if "trace_id" in r and r.get("service_name") == "jiwoo-e2e"]
+    assert len(in_requests) >= 20
+
+    for record in in_requests:
+        assert (record["trace_id"], record["span_id"]) in span_ids, record
+        assert len(record["trace_id"]) == 32
+        assert len(record["span_id"]) == 16
+
+
+def test_log_lines_have_the_schema_fields(journey):
+    for record in journey["records"]:
+        assert {"timestamp", "level", "logger", "message", "service_name"} <= set(record), record
+        assert record["timestamp"].endswith("Z")
+        if "trace_id" in record:
+            assert record["trace_id"] not in ("", None, "0" * 32, "None")
+    events = {r.get("event") for r in journey["records"]}
+    assert {"user.signup", "user.login", "user.logout", "message.create", "message.search", "page.view"} <= events
+
+
+def test_user_actions_are_named_on_the_span_too(journey):
+    spans = journey["spans"]
+    by_trace = {s["trace_id"]: s for s in spans if s["kind"] == SERVER_KIND}
+    save = next(r for r in request_records(journey) if r.get("action") == "message.create")
+
+    assert by_trace[save["trace_id"]]["attributes"]["jiwoo.event"] == "message.create"
+
+
+def test_a_request_with_traceparent_joined_the_callers_trace(journey):
+    joined = [s for s in journey["spans"] if s["trace_id"] == journey["caller_trace_id"]]
+
+    assert joined, "the request did not join the caller's trace"
+    server = next(s for s in joined if s["kind"] == SERVER_KIND)
+    assert server["parent_span_id"] == "ab" * 8
+
+
+def test_responses_carry_traceresponse_and_error_pages_show_the_trace_id(journey):
+    for name, response in journey["responses"].items():
+        header = response.headers.get("traceresponse")
+        assert header, f"{name} has no traceresponse header"
+        version, trace_id, span_id, _flags = header.split("-")
+        assert (version, len(trace_id), len(span_id)) == ("00", 32, 16)
+
+    for name in ("not_found", "csrf_failure"):
+        page = journey["responses"][name]
+        trace_id = page.headers["traceresponse"].split("-")[1]
+        assert f'<code class="trace-id">{trace_id}</code>' in page.text, name
+        assert "Traceback" not in page.text
+
+
+def test_metrics_arrived_with_our_counters(journey):
+    metrics = journey["metrics"]
+
+    assert "http.server.request.duration" in metrics
+    assert sum(p["point"].as_int for p in metrics["jiwoo.messages.created"]) >= 1
+    outcomes = {p["attributes"]["outcome"] for p in metrics["jiwoo.logins"]}
+    assert "success" in outcomes
+    assert "jiwoo.recent_activity.write_failures" not in metrics or all(
+        p["point"].as_int == 0 for p in metrics["jiwoo.recent_activity.write_failures"]
+    )
+
+
+def test_nothing_logged_or_exported_contains_the_password(journey):
+    assert journey["password"] not in journey["log_text"]
+    for span in journey["spans"]:
+        assert journey["password"] not in repr(span)
+
+
+def test_no_session_id_or_csrf_token_in_the_logs(journey):
+    cookies = journey["responses"]["login"].history[0].cookies if journey["responses"]["login"].history else {}
+    for name in ("sessionid", "csrftoken"):
+        value = cookies.get(name) if cookies else None
+        if value:
+            assert value not in journey["log_text"]
+    assert "csrfmiddlewaretoken" not in journey["log_text"]
+
+
+def test_failed_login_is_an_event_with_the_username_not_the_password(app_server, otlp_receiver):
+    server = app_server(otlp_receiver.env())
+    visitor = Visitor(server.url)
+    secret = f"Wrong-{uuid.uuid4().hex}"
+
+    response = visitor.log_in("nobody-here", secret)
+    server.stop()
+
+    assert response.status_code == 200
+    failed = [r for r in server.log_records() if r.get("event") == "user.login_failed"]
+    assert failed
+    assert failed[0]["username_tried"] == "nobody-here"
+    assert secret not in server.log_text()
+
+
+def test_browser_events_are_logged_for_the_frontend_in_the_pages_trace(journey):
+    frontend = [r for r in journey["records"] if r.get("service_name") == "jiwoo-e2e-frontend"]
+
+    assert len(frontend) == 1
+    assert frontend[0]["event"] == "browser.page.load"
+    assert frontend[0]["trace_id"] == journey["page_trace_id"]
+    assert frontend[0]["timing"] == {"load_ms": 42.0}
+    server_spans = {s["trace_id"] for s in journey["spans"] if s["kind"] == SERVER_KIND}
+    assert journey["page_trace_id"] in server_spans
