@@ -1,0 +1,280 @@
+"""What a reviewer checks by eye: selectors, ports, probes, security, hooks, secrets, schema."""
+
+import base64
+import shutil
+
+import helm_python as helm
+import pytest
+
+from tests.helm.chart import CHART_DIR, VALUE_SETS, find, load_values, one, pod_labels, pod_spec, render, render_set
+
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_workload_selectors_match_their_pod_labels(value_set):
+    for workload in (o for o in render_set(value_set) if o["kind"] in WORKLOADS):
+        selector = workload["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod_labels(workload).items(), workload["metadata"]["name"]
+        assert set(selector) == {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component"}
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_services_select_pods_and_target_named_ports_that_exist(value_set):
+    objects = render_set(value_set)
+    workloads = [o for o in objects if o["kind"] in WORKLOADS]
+    for service in find(objects, "Service"):
+        selector = service["spec"]["selector"]
+        targets = [w for w in workloads if selector.items() <= pod_labels(w).items()]
+        assert len(targets) == 1, f"Service {service['metadata']['name']} selects {len(targets)} workloads"
+        port_names = {p["name"] for c in pod_spec(targets[0])["containers"] for p in c.get("ports", [])}
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in port_names, (service["metadata"]["name"], port)
+
+
+def test_ingress_backend_is_the_app_service_and_port():
+    objects = render_set("ingress-hpa-pdb-values.yaml")
+    ingress = one(objects, "Ingress", "jiwoo")
+    service = one(objects, "Service", "jiwoo")
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+
+    assert backend["name"] == service["metadata"]["name"]
+    assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+    assert ingress["spec"]["tls"] == [{"hosts": ["jiwoo.example.com"], "secretName": "jiwoo-tls"}]
+    config = one(objects, "ConfigMap", "jiwoo")["data"]
+    assert "jiwoo.example.com" in config["DJANGO_ALLOWED_HOSTS"].split(",")
+    assert config["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://jiwoo.example.com"
+    assert config["DJANGO_SECURE_PROXY_SSL_HEADER"] == "true"
+
+
+def test_hpa_and_pdb_target_the_app():
+    objects = render_set("ingress-hpa-pdb-values.yaml")
+    deployment = one(objects, "Deployment", "jiwoo")
+    hpa = one(objects, "HorizontalPodAutoscaler", "jiwoo")
+    pdb = one(objects, "PodDisruptionBudget", "jiwoo")
+
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "jiwoo"}
+    assert "replicas" not in deployment["spec"]
+    assert pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+def test_optional_parts_are_off_in_the_minimal_set():
+    kinds = {o["kind"] for o in render_set("minimal-values.yaml")}
+
+    assert kinds.isdisjoint({"Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job", "DaemonSet", "Pod"})
+    assert kinds.isdisjoint({"ServiceAccount", "ClusterRole", "ClusterRoleBinding"})
+    web = one(render_set("minimal-values.yaml"), "Deployment", "jiwoo")["spec"]["template"]["spec"]["containers"][0]
+    assert not {"startupProbe", "livenessProbe", "readinessProbe"} & set(web)
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_app_pods_are_probed_and_hardened(value_set):
+    objects = render_set(value_set)
+    deployment = one(objects, "Deployment", "jiwoo")
+    spec = pod_spec(deployment)
+    web = next(c for c in spec["containers"] if c["name"] == "web")
+
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert spec["automountServiceAccountToken"] is False
+    for container in spec["containers"] + spec.get("initContainers", []):
+        context = container["securityContext"]
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"]["drop"] == ["ALL"]
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}} in spec["volumes"]
+    if value_set != "minimal-values.yaml":
+        assert web["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert web["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert web["resources"]["requests"]
+    assert web["resources"]["limits"]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert {"checksum/config", "checksum/secret"} <= set(annotations)
+
+
+def test_config_change_rolls_the_pods():
+    before = one(render(load_values("default-values.yaml")), "Deployment", "jiwoo")
+    after = one(render({**load_values("default-values.yaml"), "django": {"logLevel": "DEBUG"}}), "Deployment", "jiwoo")
+
+    key = "checksum/config"
+    assert (
+        before["spec"]["template"]["metadata"]["annotations"][key]
+        != after["spec"]["template"]["metadata"]["annotations"][key]
+    )
+
+
+def test_pods_know_where_they_run_for_the_resource_attributes():
+    web = pod_spec(one(render_set("default-values.yaml"), "Deployment", "jiwoo"))["containers"][0]
+    env = {e["name"]: e for e in web["env"]}
+
+    assert env["K8S_POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["K8S_NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
+    attributes = env["OTEL_RESOURCE_ATTRIBUTES"]["value"]
+    for key in (
+        "k8s.namespace.name=$(K8S_NAMESPACE_NAME)",
+        "k8s.pod.name=$(K8S_POD_NAME)",
+        "k8s.node.name=$(K8S_NODE_NAME)",
+    ):
+        assert key in attributes
+    # $(VAR) expansion only sees variables defined earlier in the list.
+    names = [e["name"] for e in web["env"]]
+    assert names.index("K8S_POD_NAME") < names.index("OTEL_RESOURCE_ATTRIBUTES")
+    assert names.index("DATABASE_PASSWORD") < names.index("DATABASE_URL")
+
+
+def test_no_password_is_written_into_the_pod_spec_or_config():
+    objects = render_set("default-values.yaml")
+    web = pod_spec(one(objects, "Deployment", "jiwoo"))["containers"][0]
+    env = {e["name"]: e for e in web["env"]}
+
+    assert env["DATABASE_URL"]["value"] == "postgres://jiwoo:$(DATABASE_PASSWORD)@jiwoo-postgresql:5432/jiwoo"
+    assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-postgresql", "key": "password"}
+    assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo", "key": "secret-key"}
+    assert "PASSWORD" not in str(one(objects, "ConfigMap", "jiwoo")["data"]).upper()
+
+
+def test_external_services_come_from_the_existing_secrets():
+    objects = render_set("external-services-values.yaml")
+    web = pod_spec(one(objects, "Deployment", "jiwoo"))["containers"][0]
+    env = {e["name"]: e for e in web["env"]}
+
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "database-url"}
+    assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "redis-url"}
+    assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "jiwoo-external",
+        "key": "django-secret-key",
+    }
+    assert not find(objects, "StatefulSet")
+    assert not find(objects, "Secret", "jiwoo")
+    config = one(objects, "ConfigMap", "jiwoo")["data"]
+    assert config["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+    assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.25"
+
+
+@pytest.mark.parametrize(
+    ("value_set", "hook"),
+    [("default-values.yaml", "post-install,pre-upgrade"), ("external-services-values.yaml", "pre-install,pre-upgrade")],
+)
+def test_migration_job_is_a_hook_ordered_for_its_database(value_set, hook):
+    objects = render_set(value_set)
+    job = one(objects, "Job", "jiwoo-migrate")
+    annotations = job["metadata"]["annotations"]
+
+    assert annotations["helm.sh/hook"] == hook
+    assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"].split(",")
+    container = pod_spec(job)["containers"][0]
+    assert "manage.py migrate --noinput" in container["command"][-1]
+    assert pod_spec(job)["restartPolicy"] == "Never"
+    # And the app waits for it either way.
+    init = pod_spec(one(objects, "Deployment", "jiwoo"))["initContainers"][0]
+    assert "migrate --check" in init["command"][-1]
+
+
+def test_migration_before_install_brings_its_own_secret():
+    objects = render_set("external-services-values.yaml")
+    secret = one(objects, "Secret", "jiwoo-migrate")
+    job = one(objects, "Job", "jiwoo-migrate")
+    env = {e["name"]: e for e in pod_spec(job)["containers"][0]["env"]}
+
+    assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        job["metadata"]["annotations"]["helm.sh/hook-weight"]
+    )
+    assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "jiwoo-migrate"
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "database-url"}
+    assert "python manage.py ensure_admin" in pod_spec(job)["containers"][0]["command"][-1]
+
+
+def test_generated_secret_key_is_long_random_and_kept_on_uninstall():
+    first = one(render(load_values("default-values.yaml")), "Secret", "jiwoo")
+    second = one(render(load_values("default-values.yaml")), "Secret", "jiwoo")
+
+    key = base64.b64decode(first["data"]["secret-key"])
+    assert len(key) == 50
+    assert first["data"]["secret-key"] != second["data"]["secret-key"]  # no cluster: lookup finds nothing
+    assert first["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_secret_key_survives_an_upgrade_with_a_lookup_stand_in(tmp_path):
+    """Offline, lookup returns nothing. Replace it with a stand-in that returns the Secret a
+    cluster would hold, and the upgrade must keep that key rather than make a new one."""
+    chart = tmp_path / "jiwoo"
+    shutil.copytree(CHART_DIR, chart)
+    helpers = chart / "templates" / "_helpers.tpl"
+    existing = base64.b64encode(b"the-key-already-in-the-cluster").decode()
+    call = 'lookup "v1" "Secret" .root.Release.Namespace .secret'
+    assert call in helpers.read_text()
+    helpers.write_text(
+        helpers.read_text().replace(call, f'dict "data" (dict "secret-key" "{existing}" "password" "{existing}")')
+    )
+
+    upgraded = render(load_values("default-values.yaml"), chart_dir=chart, is_upgrade=True)
+
+    assert one(upgraded, "Secret", "jiwoo")["data"]["secret-key"] == existing
+    assert one(upgraded, "Secret", "jiwoo-postgresql")["data"]["password"] == existing
+
+
+def test_schema_rejects_a_misspelt_key_and_a_wrong_type():
+    chart = helm.Chart.load(CHART_DIR)
+    chart.validate_schema(load_values("default-values.yaml"))
+
+    for bad in (
+        {"replicaCont": 3},
+        {"replicaCount": "two"},
+        {"image": {"tag": 1}},
+        {"ingress": {"enabeld": True}},
+        {"telemetry": {"protocol": "udp"}},
+        {"postgresql": {"auth": {"password": "p@ss:word"}}},
+    ):
+        with pytest.raises(helm.HelmValuesError):
+            chart.validate_schema(bad)
+
+
+def test_promtail_and_alloy_are_mutually_exclusive():
+    chart = helm.Chart.load(CHART_DIR)
+    both = {"promtail": {"enabled": True}, "alloy": {"enabled": True}, "loki": {"url": "http://loki/loki/api/v1/push"}}
+
+    chart.validate_schema(both)  # a schema could only say "'not' failed"; the template says why
+    with pytest.raises(helm.HelmError, match="mutually exclusive"):
+        render(both)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"postgresql": {"enabled": False}}, "externalDatabase"),
+        ({"redis": {"enabled": False}}, "externalRedis"),
+        ({}, "loki.url"),
+    ],
+)
+def test_incomplete_values_fail_with_a_message_that_says_what_to_set(values, message):
+    base = {"loki": {"url": "http://loki/loki/api/v1/push"}} if message != "loki.url" else {}
+    with pytest.raises(helm.HelmError, match=message):
+        render({**base, **values})
+
+
+def test_log_shipper_reads_node_files_as_root_read_only_and_nothing_more():
+    objects = render_set("default-values.yaml")
+    daemonset = one(objects, "DaemonSet", "jiwoo-promtail")
+    container = pod_spec(daemonset)["containers"][0]
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    role = one(objects, "ClusterRole", "jiwoo-promtail")
+
+    assert container["image"] == "grafana/promtail:3.6.11"
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["DAC_READ_SEARCH"]}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert mounts["pods"]["readOnly"] is True
+    assert {v["name"]: v for v in pod_spec(daemonset)["volumes"]}["positions"]["hostPath"][
+        "type"
+    ] == "DirectoryOrCreate"
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "nodes"], "verbs": ["get", "list", "watch"]}]
+    assert "checksum/config" in daemonset["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_helm_test_pod_checks_healthz_through_the_service():
+    pod = one(render_set("default-values.yaml"), "Pod", "jiwoo-test")
+
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert "http://jiwoo:80/healthz" in pod["spec"]["containers"][0]["command"][-1]
