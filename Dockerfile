@@ -20,7 +20,8 @@ WORKDIR /app
 COPY --chown=root:root . /app
 # Static files are collected (hashed and compressed) at build time: the root filesystem is
 # read-only at run time. The key exists only for this step.
-RUN DJANGO_SECRET_KEY=collectstatic-only OTEL_SDK_DISABLED=true \
+RUN python scripts/compile_messages.py \
+    && DJANGO_SECRET_KEY=collectstatic-only OTEL_SDK_DISABLED=true \
     python manage.py collectstatic --noinput --verbosity 0 \
     && python -m compileall -q /app
 USER 10001:10001

@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint install install-dev messages screenshots clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,19 +17,32 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+## make messages: compile the translations (locale/*/LC_MESSAGES/*.po) with Babel
+messages: $(VENV)/.installed
+	$(PY) scripts/compile_messages.py
+
 ## make run: migrate and serve on http://127.0.0.1:8000 (starts an embedded Redis if none answers)
-run: $(VENV)/.installed
+run: $(VENV)/.installed messages
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) scripts/run_dev.py
 
 ## make test: ruff, the migrations check and the whole pytest suite
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev messages
 	$(VENV)/bin/ruff check .
 	DJANGO_SETTINGS_MODULE=jiwoo.test_settings $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=jiwoo.test_settings $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make screenshots: run the browser journey and keep its desktop screenshots in docs/screenshots
+screenshots: $(VENV)/.installed-dev messages
+	rm -rf test-artifacts/screenshots
+	DJANGO_SETTINGS_MODULE=jiwoo.test_settings $(VENV)/bin/pytest -q tests/e2e
+	mkdir -p docs/screenshots
+	for file in test-artifacts/screenshots/*/*-desktop.png; do \
+	  lang=$$(basename $$(dirname $$file)); cp $$file docs/screenshots/$$lang-$$(basename $$file); \
+	done
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) var/staticfiles .pytest_cache .ruff_cache locale/*/LC_MESSAGES/*.mo

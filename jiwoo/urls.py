@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("logs_app.api_urls")),
     path("api/events", browser_events, name="browser-events"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
 
 handler400 = views.bad_request

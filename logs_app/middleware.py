@@ -1,4 +1,8 @@
-"""Records each finished request as one recent-activity entry (static files excluded)."""
+"""Records each finished request as one recent-activity entry.
+
+Static files and the browser's own telemetry posts (/api/events) are not activity; probes
+never reach Django.
+"""
 
 import time
 
@@ -17,12 +21,12 @@ class RecentActivityMiddleware:
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
-        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+        self.excluded_prefixes = ("/" + settings.STATIC_URL.lstrip("/"), "/api/events")
 
     def __call__(self, request):
         response = self.get_response(request)
         summary = getattr(request, "summary", None)
-        if summary is not None and not request.path.startswith(self.static_prefix):
+        if summary is not None and not request.path.startswith(self.excluded_prefixes):
             activity_record(
                 {
                     "ts": format_timestamp(time.time()),

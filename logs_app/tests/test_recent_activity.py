@@ -38,8 +38,9 @@ def test_anonymous_requests_are_recorded_without_a_user(client):
     assert entry["route"] == "accounts:login"
 
 
-def test_static_files_are_not_recorded(alice_client):
+def test_static_files_and_browser_telemetry_are_not_recorded(alice_client):
     alice_client.get("/static/css/jiwoo.css")
+    alice_client.post("/api/events", {"events": [{"name": "click", "path": "/", "target": "x"}]}, "application/json")
 
     assert activity_recent(limit=10) == []
 

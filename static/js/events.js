@@ -66,13 +66,19 @@
   });
 
   // Show times in the reader's own time zone; the server renders them in UTC.
+  // data-local="time" shows the local time of day, the full date staying in the tooltip.
+  var lang = document.documentElement.lang || undefined;
   document.querySelectorAll("time[datetime]").forEach(function (element) {
     var date = new Date(element.getAttribute("datetime"));
-    if (!isNaN(date.getTime())) {
-      element.title = date.toLocaleString(document.documentElement.lang || undefined);
-      if (element.hasAttribute("data-local")) {
-        element.textContent = date.toLocaleString(document.documentElement.lang || undefined);
-      }
+    if (isNaN(date.getTime())) {
+      return;
+    }
+    element.title = date.toLocaleString(lang);
+    var mode = element.getAttribute("data-local");
+    if (mode === "time") {
+      element.textContent = date.toLocaleTimeString(lang);
+    } else if (mode !== null) {
+      element.textContent = date.toLocaleString(lang);
     }
   });
 })();
