@@ -28,4 +28,6 @@ def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
         "user.login_failed",
         "log-in failed",
         username_tried=str(credentials.get("username", ""))[:150],
+        # django-axes marks the request when this username and address are locked out.
+        locked_out=bool(getattr(request, "axes_locked_out", False)),
     )

@@ -2,8 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.messages.views import SuccessMessageMixin
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -28,3 +32,16 @@ def signup(request):
         messages.success(request, _("Welcome to jiwoo, %(username)s!") % {"username": user.get_username()})
         return redirect("messages:list")
     return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
+    """Django's password change (it keeps the user logged in), on our page, as an event."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("messages:list")
+    success_message = gettext_lazy("Your password has been changed.")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        events.emit(self.request, "user.password_change", "password changed")
+        return response

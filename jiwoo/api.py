@@ -1,10 +1,10 @@
 """The small toolkit the JSON API views share: errors, the view decorator, body and query parsing."""
 
-import json
 from collections.abc import Callable, Iterable
 from functools import wraps
 from http import HTTPStatus
 
+import orjson
 from django.http import JsonResponse
 
 
@@ -51,12 +51,16 @@ def api_view(methods: Iterable[str]) -> Callable:
 
 
 def json_body(request) -> dict:
-    """The request body as a JSON object, or ApiError(400)."""
+    """The request body as a JSON object, or ApiError(400).
+
+    orjson is strict where the json module is lenient: it refuses invalid UTF-8, lone
+    surrogates (which no database or log line can store), NaN and infinite numbers.
+    """
     if not request.body:
         raise ApiError(HTTPStatus.BAD_REQUEST, "The request body must be a JSON object.")
     try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+        data = orjson.loads(request.body)
+    except orjson.JSONDecodeError:
         raise ApiError(HTTPStatus.BAD_REQUEST, "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ApiError(HTTPStatus.BAD_REQUEST, "The request body must be a JSON object.")

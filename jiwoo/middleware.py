@@ -7,6 +7,7 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from jiwoo.log import current_trace_ids, request_context
 
@@ -46,9 +47,14 @@ def client_address(request) -> str:
 
 
 def username_of(request) -> str | None:
+    """The logged-in user's name; None when anonymous, or when the database cannot say."""
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return user.get_username()
+    try:
+        if user is not None and user.is_authenticated:
+            return user.get_username()
+    except DatabaseError:
+        # The request still gets its 503 page and its log line while the database is down.
+        return None
     return None
 
 

@@ -4,9 +4,11 @@ Every variable read here is listed in the README. With ``DJANGO_DEBUG`` off (the
 the app refuses to start without ``DJANGO_SECRET_KEY`` rather than run with a known key.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from jiwoo import __version__
@@ -42,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "accounts",
     "messages_app",
     "logs_app",
@@ -57,9 +61,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Outside RequestContextMiddleware, so the Redis write is not counted in the duration.
     "logs_app.middleware.RecentActivityMiddleware",
     "jiwoo.middleware.RequestContextMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "jiwoo.urls"
@@ -87,6 +94,15 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
+    # Several gunicorn workers write at once: take the write lock when a transaction starts
+    # (no "database is locked" on upgrade), wait for it, and let readers run beside a writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -124,6 +140,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username and address is refused before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Log-in throttling: after AXES_FAILURE_LIMIT failures for one username from one address,
+# that pair is locked out for the cool-off time; the same user from elsewhere still gets in.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "jiwoo.middleware.client_address"
+AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "messages:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -158,9 +188,45 @@ if not _collected:
 
 CSRF_FAILURE_VIEW = "jiwoo.views.csrf_failure"
 
-# Behind a TLS-terminating ingress the original scheme arrives in X-Forwarded-Proto.
-if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
+# Requests larger than this are refused with a 400; a message is at most 2,000 characters.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+
+# Served over HTTPS (the default in production): secure cookies, HSTS, redirect to https.
+# TLS usually ends at the ingress, which says so in X-Forwarded-Proto. Set DJANGO_HTTPS=false
+# only where the site really is plain HTTP.
+HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
+if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading binds the whole registrable domain to HTTPS for good: the operator opts
+        # in with DJANGO_HSTS_PRELOAD=true; it is not for every deployment to claim.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+# No inline script anywhere: every script is a file of ours served from this origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 
 # Addresses of reverse proxies whose X-Forwarded-For is trusted for the client address.
 TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])

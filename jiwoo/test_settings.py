@@ -7,6 +7,9 @@ os.environ.setdefault("DJANGO_SECRET_KEY", f"test-only-{uuid.uuid4().hex}")
 # Tests share the real Redis at REDIS_URL; their keys carry a prefix of their own and are deleted after.
 os.environ.setdefault("REDIS_KEY_PREFIX", f"jiwoo-test-{uuid.uuid4().hex[:12]}")
 
+# The test client speaks plain HTTP; the HTTPS settings have a test of their own.
+os.environ.setdefault("DJANGO_HTTPS", "false")
+
 from jiwoo.settings import *  # noqa: F403
 
 # Hashing with MD5 keeps the many sign-ups and log-ins in the tests fast; never in production.

@@ -1,11 +1,16 @@
 """Project-wide views: the front door and the error pages (JSON under /api/, styled HTML elsewhere)."""
 
+import sys
 from http import HTTPStatus
 
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from jiwoo.api import error_response
+from jiwoo.context_processors import trace
 
 API_PREFIX = "/api/"
 
@@ -34,7 +39,18 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    """500, or 503 when the database cannot be reached: that is an outage, not a bug."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable(request)
     return _error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "500.html", _("Internal server error."))
+
+
+def database_unavailable(request):
+    """The 503 page, rendered without the request's context: the user, the session and the
+    flash messages would each try the database again, and fail again."""
+    if request.path.startswith(API_PREFIX):
+        return error_response(HTTPStatus.SERVICE_UNAVAILABLE, _("The service is unavailable: try again shortly."))
+    return HttpResponse(render_to_string("503.html", trace(request)), status=HTTPStatus.SERVICE_UNAVAILABLE)
 
 
 def csrf_failure(request, reason=""):

@@ -7,20 +7,23 @@ from django.http import Http404, HttpResponse, JsonResponse
 
 from jiwoo import events
 from jiwoo.api import ApiError, api_view, int_param, json_body
-from messages_app.forms import MessageForm
+from messages_app.forms import MessageForm, SearchForm
 from messages_app.selectors import message_get, message_list
 from messages_app.services import message_create, message_delete
 
-MAX_QUERY_LENGTH = 200
+
+def _field_errors(form) -> dict:
+    return {name: [error["message"] for error in errors] for name, errors in form.errors.get_json_data().items()}
 
 
 @api_view(["GET", "POST"])
 def messages_collection(request):
     if request.method == "POST":
         return _create(request)
-    query = request.GET.get("q", "").strip()
-    if len(query) > MAX_QUERY_LENGTH:
-        raise ApiError(HTTPStatus.BAD_REQUEST, f"'q' must be at most {MAX_QUERY_LENGTH} characters.")
+    search = SearchForm(request.GET)
+    if not search.is_valid():
+        raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid search.", _field_errors(search))
+    query = search.cleaned_data["q"]
     page_number = int_param(request, "page", default=1, minimum=1)
     page_size = int_param(request, "page_size", default=20, minimum=1, maximum=100)
     paginator = Paginator(message_list(author=request.user, query=query), page_size)
@@ -55,8 +58,7 @@ def _create(request):
         raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", {"text": ["This field must be a string."]})
     form = MessageForm({"text": data["text"]})
     if not form.is_valid():
-        fields = {name: [error["message"] for error in errors] for name, errors in form.errors.get_json_data().items()}
-        raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", fields)
+        raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", _field_errors(form))
     message = message_create(author=request.user, text=form.cleaned_data["text"])
     events.emit(request, "message.create", "message saved", message_id=message.pk, length=len(message.text))
     return JsonResponse(message.as_json(), status=HTTPStatus.CREATED)

@@ -77,6 +77,7 @@ class AppServer:
                 "WEB_CONCURRENCY": str(workers),
                 "PYTHONUNBUFFERED": "1",
                 "OTEL_SDK_DISABLED": "false",
+                "DJANGO_HTTPS": "false",
             }
         )
         self.env.update(env or {})

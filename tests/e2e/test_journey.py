@@ -78,8 +78,10 @@ def api_post_messages(page, count: int) -> None:
 def test_a_new_users_journey(new_page, live_app, language):
     text = TEXT[language]
     page = new_page(LOCALES[language])
-    dialogs = []
+    dialogs, console_errors = [], []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    # A Content-Security-Policy violation (or any script error) shows up in the console.
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     username = f"{language}_{uuid.uuid4().hex[:8]}"
 
     # The front door sends a stranger to the log-in page.
@@ -150,6 +152,7 @@ def test_a_new_users_journey(new_page, live_app, language):
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
     page.goto("/messages/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/messages/"))
+    assert [e for e in console_errors if "Content Security Policy" in e or "Refused" in e] == []
 
 
 def test_a_second_user_sees_none_of_the_first_users_messages(new_page):

@@ -44,7 +44,11 @@ def test_ingress_backend_is_the_app_service_and_port():
     config = one(objects, "ConfigMap", "jiwoo")["data"]
     assert "jiwoo.example.com" in config["DJANGO_ALLOWED_HOSTS"].split(",")
     assert config["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://jiwoo.example.com"
-    assert config["DJANGO_SECURE_PROXY_SSL_HEADER"] == "true"
+    assert config["DJANGO_HTTPS"] == "true"
+
+
+def test_without_tls_the_app_knows_it_is_served_over_plain_http():
+    assert one(render_set("default-values.yaml"), "ConfigMap", "jiwoo")["data"]["DJANGO_HTTPS"] == "false"
 
 
 def test_hpa_and_pdb_target_the_app():
