@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint install install-dev messages screenshots clean
+.PHONY: run test bench lint install install-dev messages screenshots clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(VENV)/.installed-dev messages
 	$(VENV)/bin/ruff check .
 	DJANGO_SETTINGS_MODULE=jiwoo.test_settings $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=jiwoo.test_settings $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make bench: observability on vs off under load (PostgreSQL, Redis, wrk); appends to docs/BENCHMARKS.md
+bench: $(VENV)/.installed-dev messages
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 ## make screenshots: run the browser journey and keep its desktop screenshots in docs/screenshots
 screenshots: $(VENV)/.installed-dev messages

@@ -42,4 +42,8 @@ def post_fork(server, worker):
 
 
 def worker_exit(server, worker):
+    # Recent-activity entries still queued go to Redis first; their spans, if any, after.
+    from logs_app.store import writer
+
+    writer.flush()
     telemetry.shutdown()

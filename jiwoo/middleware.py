@@ -70,6 +70,7 @@ class RequestContextMiddleware:
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
+        self.log_requests = settings.REQUEST_LOG_ENABLED
 
     def __call__(self, request):
         started = time.perf_counter()
@@ -92,6 +93,8 @@ class RequestContextMiddleware:
                 trace_id=(current_trace_ids() or (None,))[0],
             )
             request.summary = summary
+            if not self.log_requests:
+                return response
             level = logging.ERROR if summary.status >= 500 else logging.INFO
             logger.log(
                 level,

@@ -132,6 +132,11 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 RECENT_LOGS_MAX = env.int("RECENT_LOGS_MAX", default=1000)
+# Both on in every deployment; the benchmark switches them off to measure what they cost.
+RECENT_ACTIVITY_ENABLED = env.bool("RECENT_ACTIVITY_ENABLED", default=True)
+# Entries are written by a per-process background thread, off the request's path.
+RECENT_ACTIVITY_BACKGROUND = env.bool("RECENT_ACTIVITY_BACKGROUND", default=True)
+REQUEST_LOG_ENABLED = env.bool("DJANGO_REQUEST_LOG", default=True)
 RECENT_LOGS_KEY = f"{REDIS_KEY_PREFIX}:recent-activity"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -16,6 +16,7 @@ import uuid
 from urllib.parse import unquote
 
 from opentelemetry import metrics, trace
+from opentelemetry.sdk.trace import SpanProcessor
 
 from jiwoo import __version__
 
@@ -147,6 +148,7 @@ def setup() -> bool:
 
     # The sampler comes from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (parentbased_always_on).
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    tracer_provider.add_span_processor(_span_counter)
     if _exporter_wanted("TRACES"):
         tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_exporter("TRACES")))
     trace.set_tracer_provider(tracer_provider)
@@ -199,6 +201,17 @@ def _instrument_libraries() -> None:
 def shutdown() -> None:
     """Flush and stop the providers: gunicorn's worker_exit and the process exit call this."""
     global _setup_pid
+    if _providers:
+        logger.info(
+            "telemetry shutting down: %d spans ended in this process, %d dropped",
+            _span_counter.ended,
+            DroppedTelemetryFilter.total,
+            extra={
+                "event": "telemetry.shutdown",
+                "spans_ended": _span_counter.ended,
+                "spans_dropped": DroppedTelemetryFilter.total,
+            },
+        )
     for provider in _providers:
         try:
             provider.shutdown()
@@ -206,6 +219,20 @@ def shutdown() -> None:
             logger.exception("telemetry shutdown failed", extra={"event": "telemetry.shutdown_failed"})
     _providers.clear()
     _setup_pid = None
+
+
+class SpanCounter(SpanProcessor):
+    """Counts ended spans: what was created, to set against what the collector received
+    (the shutdown log line reports it, and the benchmark compares the two)."""
+
+    def __init__(self) -> None:
+        self.ended = 0
+
+    def on_end(self, span) -> None:
+        self.ended += 1
+
+
+_span_counter = SpanCounter()
 
 
 class DroppedTelemetryFilter(logging.Filter):
@@ -216,6 +243,9 @@ class DroppedTelemetryFilter(logging.Filter):
     line per interval that says how many were dropped since, so a dead collector costs a log
     line every few seconds rather than one per span.
     """
+
+    # Items dropped in this process, across every instance (the shutdown line reports it).
+    total = 0
 
     def __init__(self, interval_seconds: float = 10.0) -> None:
         super().__init__()
@@ -231,6 +261,7 @@ class DroppedTelemetryFilter(logging.Filter):
         now = time.monotonic()
         with self._lock:
             self._dropped += 1
+            DroppedTelemetryFilter.total += 1
             if self._window_started is not None and now - self._window_started < self.interval_seconds:
                 return False
             dropped, self._dropped, self._window_started = self._dropped, 0, now

@@ -12,5 +12,9 @@ os.environ.setdefault("DJANGO_HTTPS", "false")
 
 from jiwoo.settings import *  # noqa: F403
 
+# In-process tests read Redis right after a request: write entries at once. (The tests that
+# run gunicorn use the background writer, as production does.)
+RECENT_ACTIVITY_BACKGROUND = False
+
 # Hashing with MD5 keeps the many sign-ups and log-ins in the tests fast; never in production.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,6 +7,7 @@ never reach Django.
 import time
 
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 
 from jiwoo.log import format_timestamp
 from logs_app.store import activity_record
@@ -20,6 +21,8 @@ class RecentActivityMiddleware:
     """
 
     def __init__(self, get_response) -> None:
+        if not settings.RECENT_ACTIVITY_ENABLED:
+            raise MiddlewareNotUsed
         self.get_response = get_response
         self.excluded_prefixes = ("/" + settings.STATIC_URL.lstrip("/"), "/api/events")
 

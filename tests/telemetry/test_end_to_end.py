@@ -116,8 +116,9 @@ def test_requests_have_child_spans_for_the_database_and_redis(journey):
     db_systems = {s["attributes"].get("db.system") or s["attributes"].get("db.system.name") for s in children}
     assert db_systems & {"sqlite", "postgresql"}, children
     redis_spans = [s for s in children if (s["attributes"].get("db.system") or "") == "redis"]
-    assert redis_spans, "the recent-activity write made no Redis span"
-    assert any("LPUSH" in s["name"] for s in redis_spans), [s["name"] for s in redis_spans]
+    # The session is read from Redis (named by its command); recent activity is written by a
+    # background thread outside any request, so it makes no span.
+    assert any(s["name"] == "GET" for s in redis_spans), [s["name"] for s in redis_spans]
 
 
 def test_every_log_line_in_a_request_points_at_a_received_span(journey):

@@ -44,17 +44,17 @@ def test_requests_keep_their_latency_and_memory_stays_bounded(app_server, otlp_r
         )
     )
 
-    # Warm up: imports, caches and the allocator settle within ~1,500 requests (measured).
-    durations = drive(server, 1200)
+    # Warm up: imports, caches and the allocator settle within ~3,000 requests (measured).
+    durations = drive(server, 2400)
     baseline = rss_of_workers(server)
-    durations += drive(server, 600)
+    durations += drive(server, 1200)
     grown_kib = rss_of_workers(server) - baseline
     print(f"collector {collector}: slowest {max(durations) * 1000:.1f} ms, workers grew {grown_kib} KiB")
 
     assert max(durations) < NORMAL_REQUEST_SECONDS, max(durations)
-    # With the queue unbounded the workers grow ~8 KiB a request (~4.8 MiB over these 600,
+    # With the queue unbounded the workers grow ~8 KiB a request (~9.6 MiB over these 1,200,
     # measured); bounded at 128 spans they stay within allocator noise.
-    assert grown_kib < 2 * 1024, f"workers grew by {grown_kib} KiB"
+    assert grown_kib < 3 * 1024, f"workers grew by {grown_kib} KiB"
     problems = [r for r in server.log_records() if r["logger"].startswith("opentelemetry") and r["level"] != "INFO"]
     if collector == "hanging":
         # Spans that did not fit the queue were dropped, and the log says how many.

@@ -1,0 +1,482 @@
+"""`make bench`: what observability costs jiwoo, measured under load.
+
+jiwoo runs under gunicorn (2 sync workers, production settings) against PostgreSQL and Redis,
+exporting to a local OTLP sink (bench/sink.py), and wrk drives it from a second process.
+Each scenario is measured with observability fully on (100 % sampling, OTLP export, the
+http.request log line, recent activity) and fully off (OTEL_SDK_DISABLED=true, no request
+log line, no recent activity), alternating off, on, off, on so that drift cancels out.
+
+It reports requests/s, p50/p95/p99 latency, CPU per request (from the workers'
+/proc/<pid>/stat), the on/off ratios, spans received by the sink against spans created, and
+worker memory; appends a Markdown table to docs/BENCHMARKS.md and writes JSON to
+bench/results/. It is a benchmark, not a test: nothing here asserts a time.
+
+    .venv/bin/python bench/run.py [--duration 10] [--rounds 2] [--smoke]
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urlparse, urlunparse
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PASSWORD = "demo-password"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+# What people look for: a name, a ticket, a name with a topic, in Korean and English.
+SEARCHES = ["김민준", "ticket-0042", "이서연 데이터베이스", "coffee ticket-12", "박지우 회의", "ticket-77 release"]
+SCENARIOS = {
+    "messages page": {"user": "light", "method": "GET", "paths": ["/messages/"]},
+    "POST /api/messages": {"user": "light", "method": "POST", "paths": ["/api/messages"], "body": '{"text": "bench"}'},
+    "search, 200k messages": {
+        "user": "bench",
+        "method": "GET",
+        "paths": [f"/api/messages?q={quote(query)}" for query in SEARCHES],
+    },
+    "recent-activity API": {"user": "light", "method": "GET", "paths": ["/api/logs/recent?limit=50"]},
+    "/healthz": {"user": None, "method": "GET", "paths": ["/healthz"]},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(command: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=ROOT, env=env, check=True, **kwargs)
+
+
+def base_env(database_url: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "DJANGO_", "GUNICORN_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "jiwoo.settings",
+            "DJANGO_SECRET_KEY": "bench-only-" + "x" * 40,
+            "DJANGO_HTTPS": "false",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url,
+            "REDIS_KEY_PREFIX": "jiwoo-bench",
+            "AXES_FAILURE_LIMIT": "1000",
+            # No worker recycling in the middle of a measurement.
+            "GUNICORN_MAX_REQUESTS": "0",
+        }
+    )
+    return env
+
+
+def prepare_database(database_url: str, env: dict, messages: int, primary_messages: int) -> None:
+    """Create the database if needed, migrate, and seed it once (later runs reuse the data)."""
+    import psycopg
+
+    name = urlparse(database_url).path.lstrip("/")
+    admin_url = urlunparse(urlparse(database_url)._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')
+    run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], env, stdout=subprocess.DEVNULL)
+
+    def messages_of(username: str) -> int:
+        with psycopg.connect(database_url) as connection:
+            return connection.execute(
+                "SELECT count(*) FROM messages_app_message m JOIN auth_user u ON u.id = m.author_id "
+                "WHERE u.username = %s",
+                (username,),
+            ).fetchone()[0]
+
+    seed = [PYTHON, "manage.py", "seed_demo", "--password", PASSWORD]
+    if messages_of("bench") < primary_messages:
+        run(
+            [
+                *seed,
+                "--users",
+                "20",
+                "--messages",
+                str(messages),
+                "--primary",
+                "bench",
+                "--primary-messages",
+                str(primary_messages),
+            ],
+            env,
+        )
+    if messages_of("light") == 0:
+        # The everyday user: a page of messages, not hundreds of thousands.
+        run([*seed, "--users", "1", "--messages", "0", "--primary", "light", "--primary-messages", "500"], env)
+
+
+class Server:
+    """gunicorn with one mode's environment; its output goes to a log file."""
+
+    def __init__(self, env: dict, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": "2"}
+        self.log_path = log_path
+
+    def __enter__(self) -> "Server":
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "-c", "python:jiwoo.gunicorn_conf", "jiwoo.wsgi"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).ok and len(self.workers()) == 2:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not start: {self.log_path.read_text()[-2000:]}")
+
+    def __exit__(self, *exc) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+        self.log.close()
+
+    def workers(self) -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    def cpu_seconds(self) -> float:
+        total = 0
+        for pid in self.workers():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / TICKS
+
+    def rss_kib(self) -> int:
+        total = 0
+        for pid in self.workers():
+            match = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+            total += int(match.group(1))
+        return total
+
+    def session_for(self, username: str | None) -> tuple[str, str]:
+        """Log in through the page, as a browser would: the Cookie header and the CSRF token."""
+        if username is None:
+            return "", ""
+        session = requests.Session()
+        session.get(f"{self.url}/accounts/login/", timeout=10)
+        token = session.cookies["csrftoken"]
+        response = session.post(
+            f"{self.url}/accounts/login/",
+            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+            timeout=10,
+        )
+        if not response.url.endswith("/messages/"):
+            raise RuntimeError(f"could not log in as {username}")
+        cookies = session.cookies.get_dict()
+        return "; ".join(f"{k}={v}" for k, v in cookies.items()), cookies["csrftoken"]
+
+
+def wrk(server: Server, scenario: dict, seconds: float, connections: int, cookie: str, csrf: str) -> dict:
+    env = {
+        **os.environ,
+        "JIWOO_COOKIE": cookie,
+        "JIWOO_CSRF": csrf,
+        "JIWOO_METHOD": scenario["method"],
+        "JIWOO_PATHS": "|".join(scenario["paths"]),
+    }
+    if "body" in scenario:
+        env["JIWOO_BODY"] = scenario["body"]
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "-s",
+            str(ROOT / "bench" / "load.lua"),
+            server.url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output.split("JSON ", 1)[1])
+
+
+def sink_count(sink_url: str) -> dict:
+    return requests.get(f"{sink_url}/count", timeout=5).json()
+
+
+def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None) -> dict:
+    if mode == "on":
+        return {
+            **base,
+            **(extra_on or {}),
+            "OTEL_SDK_DISABLED": "false",
+            "OTEL_SERVICE_NAME": "jiwoo-bench",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url,
+            "OTEL_TRACES_SAMPLER": "always_on",
+            "RECENT_ACTIVITY_ENABLED": "true",
+            "DJANGO_REQUEST_LOG": "true",
+        }
+    return {**base, "OTEL_SDK_DISABLED": "true", "RECENT_ACTIVITY_ENABLED": "false", "DJANGO_REQUEST_LOG": "false"}
+
+
+def spans_from_log(log_path: Path) -> tuple[int, int]:
+    """Spans ended and dropped, from each worker's telemetry.shutdown line."""
+    ended = dropped = 0
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"telemetry.shutdown"' in line:
+            record = json.loads(line)
+            ended += record["spans_ended"]
+            dropped += record["spans_dropped"]
+    return ended, dropped
+
+
+def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: str, workdir: Path) -> dict:
+    slug = re.sub(r"\W+", "-", name)
+    log_path = workdir / f"{slug}-{mode}-{time.monotonic_ns()}.log"
+    sink_before = sink_count(sink_url)
+    with Server(mode_env(base, mode, sink_url, args.on_env), log_path) as server:
+        cookie, csrf = server.session_for(scenario["user"])
+        wrk(server, scenario, args.warmup, args.connections, cookie, csrf)
+        cpu_before = server.cpu_seconds()
+        result = wrk(server, scenario, args.duration, args.connections, cookie, csrf)
+        cpu = server.cpu_seconds() - cpu_before
+        rss = server.rss_kib()
+    # Each worker flushed its spans as it exited; compare over the server's whole life.
+    spans_ended, spans_dropped = spans_from_log(log_path)
+    sink_after = sink_count(sink_url)
+    seconds = result["duration_us"] / 1e6
+    return {
+        "scenario": name,
+        "mode": mode,
+        "requests": result["requests"],
+        "errors": result["non_2xx_3xx"] + result["socket_errors"],
+        "rps": result["requests"] / seconds,
+        "p50_ms": result["p50_us"] / 1000,
+        "p95_ms": result["p95_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "cpu_us_per_request": cpu / result["requests"] * 1e6 if result["requests"] else None,
+        "worker_rss_kib": rss,
+        # Over the server's whole life (log-in and warm-up included).
+        "spans_created": spans_ended,
+        "spans_received": sink_after["spans"] - sink_before["spans"] if mode == "on" else 0,
+        "spans_dropped": spans_dropped,
+    }
+
+
+def memory_run(args, base: dict, sink_url: str, workdir: Path) -> dict:
+    """Observability on, the messages page for a long run: is worker memory flat?"""
+    scenario = SCENARIOS["messages page"]
+    with Server(mode_env(base, "on", sink_url, args.on_env), workdir / "memory.log") as server:
+        cookie, csrf = server.session_for(scenario["user"])
+        wrk(server, scenario, args.warmup, args.connections, cookie, csrf)
+        samples = [server.rss_kib()]
+        step = max(1, args.memory_seconds // 6)
+        for _ in range(args.memory_seconds // step):
+            wrk(server, scenario, step, args.connections, cookie, csrf)
+            samples.append(server.rss_kib())
+    return {"seconds": args.memory_seconds, "rss_kib_samples": samples, "growth_kib": samples[-1] - samples[1]}
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    rows = []
+    for name in dict.fromkeys(run["scenario"] for run in runs):
+        by_mode = {mode: [r for r in runs if r["scenario"] == name and r["mode"] == mode] for mode in ("off", "on")}
+
+        def median(mode: str, key: str, by_mode=by_mode) -> float:
+            return statistics.median(r[key] for r in by_mode[mode])
+
+        rows.append(
+            {
+                "scenario": name,
+                **{
+                    f"{key}_{mode}": median(mode, key)
+                    for mode in ("off", "on")
+                    for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_us_per_request")
+                },
+                "throughput_on_over_off": median("on", "rps") / median("off", "rps"),
+                "cpu_us_added": median("on", "cpu_us_per_request") - median("off", "cpu_us_per_request"),
+                "errors": sum(r["errors"] for r in by_mode["off"] + by_mode["on"]),
+                "spans_created": sum(r["spans_created"] for r in by_mode["on"]),
+                "spans_received": sum(r["spans_received"] for r in by_mode["on"]),
+                "spans_dropped": sum(r["spans_dropped"] for r in by_mode["on"]),
+                "worker_rss_mib_on": median("on", "worker_rss_kib") / 1024,
+            }
+        )
+    return rows
+
+
+def versions() -> dict:
+    def out(command: list[str]) -> str:
+        try:
+            return subprocess.run(command, capture_output=True, text=True, check=False).stdout.strip().splitlines()[0]
+        except (OSError, IndexError):
+            return "?"
+
+    import django
+    import gunicorn
+    from opentelemetry.sdk.version import __version__ as otel
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    return {
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "gunicorn": gunicorn.__version__,
+        "opentelemetry-sdk": otel,
+        "postgresql": out(["psql", "--version"]),
+        "redis": out(["redis-server", "--version"]),
+        "wrk": out(["wrk", "--version"]),
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+    }
+
+
+def markdown(report: dict) -> str:
+    v = report["versions"]
+    lines = [
+        f"## {report['date']}",
+        "",
+        f"Machine: {v['cpu']}. Python {v['python']}, Django {v['django']}, gunicorn {v['gunicorn']} "
+        f"(2 sync workers), OpenTelemetry SDK {v['opentelemetry-sdk']}, {v['postgresql']}, {v['redis']}, {v['wrk']}. "
+        f"wrk: 1 thread, {report['settings']['connections']} connections, {report['settings']['duration']} s a run "
+        f"after {report['settings']['warmup']} s of warm-up, {report['settings']['rounds']} rounds of off/on; "
+        "medians shown.",
+        "",
+        "| scenario | req/s off | req/s on | on/off | p50 off / on (ms) | p95 off / on (ms) | p99 off / on (ms) "
+        "| CPU/req off (µs) | CPU/req on (µs) | added (µs) | spans created / received / dropped |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in report["summary"]:
+        lines.append(
+            f"| {row['scenario']} | {row['rps_off']:.0f} | {row['rps_on']:.0f} | {row['throughput_on_over_off']:.0%} "
+            f"| {row['p50_ms_off']:.2f} / {row['p50_ms_on']:.2f} | {row['p95_ms_off']:.2f} / {row['p95_ms_on']:.2f} "
+            f"| {row['p99_ms_off']:.2f} / {row['p99_ms_on']:.2f} | {row['cpu_us_per_request_off']:.0f} "
+            f"| {row['cpu_us_per_request_on']:.0f} | {row['cpu_us_added']:+.0f} "
+            f"| {row['spans_created']} / {row['spans_received']} / {row['spans_dropped']} |"
+        )
+    if report.get("memory"):
+        memory = report["memory"]
+        samples = ", ".join(f"{kib / 1024:.1f}" for kib in memory["rss_kib_samples"])
+        lines += [
+            "",
+            f"Worker memory (both workers, MiB) over a {memory['seconds']} s run of the messages page with "
+            f"observability on: {samples} (growth after warm-up {memory['growth_kib'] / 1024:+.1f} MiB).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/jiwoo_bench")
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    # One connection per sync worker: every worker always busy, and no request queued behind
+    # another inside gunicorn, so the latencies are the app's, not a queue's.
+    parser.add_argument("--connections", type=int, default=2)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--primary-messages", type=int, default=200_000)
+    parser.add_argument("--memory-seconds", type=int, default=60)
+    parser.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="only these (repeatable)")
+    parser.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument("--smoke", action="store_true", help="a short run on little data that records nothing")
+    parser.add_argument(
+        "--on-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment with observability on, to try a setting (repeatable)",
+    )
+    args = parser.parse_args()
+    args.on_env = dict(item.split("=", 1) for item in args.on_env)
+    if args.smoke:
+        args.duration, args.warmup, args.rounds, args.memory_seconds = 1, 1, 1, 0
+        args.messages, args.primary_messages = 2_000, 1_000
+
+    base = base_env(args.database_url)
+    prepare_database(args.database_url, base, args.messages, args.primary_messages)
+    sink_port = free_port()
+    sink = subprocess.Popen([PYTHON, str(ROOT / "bench" / "sink.py"), str(sink_port)], cwd=ROOT)
+    sink_url = f"http://127.0.0.1:{sink_port}"
+    runs: list[dict] = []
+    try:
+        for _ in range(50):
+            try:
+                sink_count(sink_url)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        with tempfile.TemporaryDirectory(prefix="jiwoo-bench-") as workdir:
+            for name in args.scenario or SCENARIOS:
+                for round_number in range(args.rounds):
+                    for mode in ("off", "on"):
+                        result = measure(name, SCENARIOS[name], mode, args, base, sink_url, Path(workdir))
+                        runs.append({**result, "round": round_number + 1})
+                        print(
+                            f"{name:24} {mode:3} round {round_number + 1}: {result['rps']:7.0f} req/s, "
+                            f"p95 {result['p95_ms']:6.2f} ms, p99 {result['p99_ms']:6.2f} ms, "
+                            f"{result['cpu_us_per_request']:6.0f} µs CPU/req",
+                            flush=True,
+                        )
+            memory = memory_run(args, base, sink_url, Path(workdir)) if args.memory_seconds else None
+    finally:
+        sink.terminate()
+        sink.wait()
+
+    report = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "versions": versions(),
+        "settings": {
+            k: getattr(args, k)
+            for k in ("duration", "warmup", "rounds", "connections", "messages", "primary_messages", "on_env")
+        },
+        "summary": summarise(runs),
+        "runs": runs,
+        "memory": memory,
+    }
+    table = markdown(report)
+    print("\n" + table)
+    if args.smoke:
+        return
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (args.output_dir / f"{stamp}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (args.output_dir / "latest.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    if not args.markdown.exists():
+        args.markdown.write_text("# Benchmarks\n\nAppended by `make bench` (bench/run.py); newest last.\n\n")
+    with args.markdown.open("a", encoding="utf-8") as handle:
+        handle.write("\n" + table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""On PostgreSQL the search is served by the pg_trgm index, for Korean and English words alike."""
+
+import io
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+
+from messages_app.selectors import message_list
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded():
+    if connection.vendor != "postgresql":
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI runs the tests against PostgreSQL (DATABASE_URL)")
+        pytest.skip("the trigram index exists on PostgreSQL only")
+    call_command(
+        "seed_demo", users=10, messages=40_000, primary="searcher", primary_messages=2000, stdout=io.StringIO()
+    )
+    return get_user_model().objects.get(username="searcher")
+
+
+@pytest.mark.parametrize("query", ["김민준", "ticket-0042", "이서연 커피", "coffee TICKET-12"])
+def test_search_uses_the_trigram_index(seeded, query):
+    # Words of three characters or more have trigrams to look up; a query of only one- or
+    # two-character words (서연) is answered by scanning the author's messages instead.
+    plan = message_list(author=seeded, query=query).explain()
+
+    assert "message_search_trgm_idx" in plan, plan
+
+
+def test_indexed_search_finds_what_a_scan_finds(seeded):
+    total = 0
+    for query in ("김민준", "서연 커피", "이서연 커피", "Coffee ticket-1"):
+        found = {m.pk for m in message_list(author=seeded, query=query)}
+        words = query.casefold().split()
+        expected = {m.pk for m in seeded.messages.all() if all(word in m.text.casefold() for word in words)}
+        assert found == expected, query
+        total += len(found)
+    assert total > 0

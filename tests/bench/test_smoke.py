@@ -1,0 +1,60 @@
+"""Keeps `make bench` working: a two-scenario run of a second each on a small fresh database.
+
+It asserts that the benchmark runs and reports, never how fast anything is.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_benchmark_runs_and_reports(tmp_path):
+    if shutil.which("wrk") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("wrk is needed in CI (apt-get install wrk)")
+        pytest.skip("wrk is not installed")
+    name = f"jiwoo_bench_smoke_{uuid.uuid4().hex[:8]}"
+    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "bench/run.py",
+                "--smoke",
+                "--database-url",
+                url,
+                "--scenario",
+                "messages page",
+                "--scenario",
+                "/healthz",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+            capture_output=True,
+        )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith("| messages page") or line.startswith("| /healthz")
+    ]
+    assert len(rows) == 2, result.stdout[-3000:]
+    created, received, dropped = (int(n) for n in rows[0].rsplit("|", 2)[1].split("/"))
+    assert created > 0
+    assert received == created
+    assert dropped == 0
