@@ -2,13 +2,13 @@
 
 from http import HTTPStatus
 
-from django.core.paginator import EmptyPage, Paginator
+from django.core.paginator import EmptyPage
 from django.http import Http404, HttpResponse, JsonResponse
 
 from jiwoo import events
 from jiwoo.api import ApiError, api_view, int_param, json_body
 from messages_app.forms import MessageForm, SearchForm
-from messages_app.selectors import message_get, message_list
+from messages_app.selectors import message_get, message_page
 from messages_app.services import message_create, message_delete
 
 
@@ -26,13 +26,11 @@ def messages_collection(request):
     query = search.cleaned_data["q"]
     page_number = int_param(request, "page", default=1, minimum=1)
     page_size = int_param(request, "page_size", default=20, minimum=1, maximum=100)
-    paginator = Paginator(message_list(author=request.user, query=query), page_size)
     try:
-        page = paginator.page(page_number)
+        page = message_page(author=request.user, query=query, number=page_number, size=page_size)
     except EmptyPage:
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST, f"'page' is out of range: there are {paginator.num_pages} pages."
-        ) from None
+        raise ApiError(HTTPStatus.BAD_REQUEST, "'page' is out of range: there is no such page.") from None
+    paginator = page.paginator
     if query:
         events.emit(request, "message.search", "messages searched", query_length=len(query), results=paginator.count)
     return JsonResponse(

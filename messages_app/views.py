@@ -2,14 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jiwoo import events
 from messages_app.forms import MessageForm, SearchForm
-from messages_app.selectors import message_get, message_list
+from messages_app.selectors import message_get, message_page
 from messages_app.services import message_create, message_delete
 
 PAGE_SIZE = 20
@@ -26,7 +26,7 @@ def message_list_page(request):
 
     search = SearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
-    page = Paginator(message_list(author=request.user, query=query), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page(request, query)
     if query:
         events.emit(
             request,
@@ -43,6 +43,19 @@ def message_list_page(request):
         {"form": form, "search": search, "query": query, "page": page},
         status=400 if form.errors else 200,
     )
+
+
+def _page(request, query: str):
+    """The asked-for page; a bad or missing number means the first, one past the end the last."""
+    try:
+        number = max(1, int(request.GET.get("page", 1)))
+    except (TypeError, ValueError):
+        number = 1
+    try:
+        return message_page(author=request.user, query=query, number=number, size=PAGE_SIZE)
+    except EmptyPage:
+        last = message_page(author=request.user, query=query, number=1, size=PAGE_SIZE).paginator.num_pages
+        return message_page(author=request.user, query=query, number=last, size=PAGE_SIZE)
 
 
 @login_required

@@ -66,3 +66,27 @@ def test_list_is_newest_first_and_only_the_authors(user, other_user, corpus):
 
     assert texts == list(reversed(corpus))
     assert "Hello world from bob" not in texts
+
+
+def test_a_search_page_counts_its_matches_in_the_same_query(user, django_assert_num_queries):
+    from messages_app.selectors import message_page
+
+    for number in range(45):
+        message_create(author=user, text=f"needle {number}" if number % 3 == 0 else f"hay {number}")
+
+    with django_assert_num_queries(1):
+        page = message_page(author=user, query="NEEDLE", number=2, size=10)
+        assert page.paginator.count == 15
+        assert page.paginator.num_pages == 2
+        assert [m.text for m in page] == [f"needle {n}" for n in (12, 9, 6, 3, 0)]
+
+
+def test_a_search_page_past_the_end_is_empty_page(user):
+    from django.core.paginator import EmptyPage
+
+    from messages_app.selectors import message_page
+
+    message_create(author=user, text="needle")
+    with pytest.raises(EmptyPage):
+        message_page(author=user, query="needle", number=2, size=10)
+    assert message_page(author=user, query="nothing", number=1, size=10).paginator.count == 0

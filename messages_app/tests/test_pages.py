@@ -92,3 +92,13 @@ def test_another_users_messages_are_invisible_and_undeletable(client, user, othe
     response = client.post(reverse("messages:delete", args=[theirs.pk]))
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert Message.objects.filter(pk=theirs.pk).exists()
+
+
+def test_a_page_past_the_end_shows_the_last_page_when_searching(alice_client, user):
+    for number in range(25):
+        message_create(author=user, text=f"needle {number}")
+
+    page = alice_client.get(LIST, {"q": "needle", "page": 99}).context["page"]
+
+    assert page.number == 2
+    assert len(page.object_list) == 5
