@@ -25,10 +25,9 @@ def signup(request):
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        events.emit(request, "user.signup", "user signed up", user=user.get_username())
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        # The log-in just now was part of the sign-up: that is the event this request stands for.
-        request.event_name = "user.signup"
+        # After the log-in's own event, so the request (its span, its activity entry) is the sign-up.
+        events.emit(request, "user.signup", "user signed up")
         messages.success(request, _("Welcome to jiwoo, %(username)s!") % {"username": user.get_username()})
         return redirect("messages:list")
     return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)

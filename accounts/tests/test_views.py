@@ -106,3 +106,15 @@ def test_admin_is_for_staff_only(client, user, staff_user):
 
     client.force_login(staff_user)
     assert client.get("/admin/").status_code == HTTPStatus.OK
+
+
+def test_signup_is_the_requests_event_after_its_log_in(client, password, caplog):
+    caplog.set_level("INFO", logger="jiwoo")
+
+    client.post(SIGNUP, {"username": "erin", "password1": password, "password2": password})
+
+    events = [getattr(r, "event", None) for r in caplog.records if r.name in ("jiwoo.events", "jiwoo.request")]
+    assert events == ["user.login", "user.signup", "http.request"]
+    request_line = next(r for r in caplog.records if r.name == "jiwoo.request")
+    assert request_line.action == "user.signup"
+    assert request_line.user == "erin"
