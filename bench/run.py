@@ -37,8 +37,17 @@ PYTHON = sys.executable
 PASSWORD = "demo-password"
 TICKS = os.sysconf("SC_CLK_TCK")
 
-# What people look for: a name, a ticket, a name with a topic, in Korean and English.
-SEARCHES = ["김민준", "ticket-0042", "이서연 데이터베이스", "coffee ticket-12", "박지우 회의", "ticket-77 release"]
+# What people look for: a name, a ticket, a name with a topic, in Korean and English, and
+# two-syllable Korean words, which only the bigram index serves.
+SEARCHES = [
+    "김민준",
+    "ticket-0042",
+    "이서연 데이터베이스",
+    "coffee ticket-12",
+    "박지우 회의",
+    "ticket-77 release",
+    "서연 회의",
+]
 SCENARIOS = {
     "messages page": {"user": "light", "method": "GET", "paths": ["/messages/"]},
     "POST /api/messages": {"user": "light", "method": "POST", "paths": ["/api/messages"], "body": '{"text": "bench"}'},

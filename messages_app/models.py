@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
-from django.db import models
+from django.db import connection, models
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,13 @@ class MessageQuerySet(models.QuerySet):
         queryset = self
         for word in normalise_for_search(query).split():
             queryset = queryset.filter(search_text__contains=word)
+            if len(word) == 2 and connection.vendor == "postgresql":
+                # Too short for the trigram index: the bigram index (migration 0003) serves it.
+                queryset = queryset.filter(
+                    RawSQL(
+                        "jiwoo_bigrams(search_text) @> ARRAY[%s]::text[]", [word], output_field=models.BooleanField()
+                    )
+                )
         return queryset
 
 

@@ -27,16 +27,22 @@ def seeded():
 
 @pytest.mark.parametrize("query", ["김민준", "ticket-0042", "이서연 커피", "coffee TICKET-12"])
 def test_search_uses_the_trigram_index(seeded, query):
-    # Words of three characters or more have trigrams to look up; a query of only one- or
-    # two-character words (서연) is answered by scanning the author's messages instead.
     plan = message_list(author=seeded, query=query).explain()
 
     assert "message_search_trgm_idx" in plan, plan
 
 
+@pytest.mark.parametrize("query", ["서연", "지우 회의"])
+def test_two_character_words_use_the_bigram_index(seeded, query):
+    # Two characters have no trigram to look up; the bigram index answers them instead.
+    plan = message_list(author=seeded, query=query).explain()
+
+    assert "message_search_bigram_idx" in plan, plan
+
+
 def test_indexed_search_finds_what_a_scan_finds(seeded):
     total = 0
-    for query in ("김민준", "서연 커피", "이서연 커피", "Coffee ticket-1"):
+    for query in ("김민준", "서연", "서연 커피", "이서연 커피", "Coffee ticket-1", "지우 회의", "☕ 서울"):
         found = {m.pk for m in message_list(author=seeded, query=query)}
         words = query.casefold().split()
         expected = {m.pk for m in seeded.messages.all() if all(word in m.text.casefold() for word in words)}
