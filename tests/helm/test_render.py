@@ -7,7 +7,7 @@ import yaml
 
 from tests.helm.chart import CHART_DIR, VALUE_SETS, load_values, render, render_set
 
-KUBERNETES_VERSIONS = [v for v in ("1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0")]
+KUBERNETES_VERSIONS = ["1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0"]
 
 
 def test_value_sets_exist():
