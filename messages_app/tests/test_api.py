@@ -31,6 +31,14 @@ def test_create_returns_201_and_the_object(alice_client, user):
     assert Message.objects.get(pk=body["id"]).text == "from the API 🚀"
 
 
+def test_saving_a_message_is_one_insert_and_nothing_else(user, django_assert_num_queries):
+    # Every query is a span and a round trip on the busiest path: the author is already
+    # loaded, so validation does not look it up again, and one INSERT needs no transaction.
+    with django_assert_num_queries(1) as captured:
+        message_create(author=user, text="just this")
+    assert captured.captured_queries[0]["sql"].startswith("INSERT")
+
+
 def test_list_paginates_and_searches(alice_client, user):
     for number in range(25):
         message_create(author=user, text=f"note {number} {'even' if number % 2 == 0 else 'odd'}")

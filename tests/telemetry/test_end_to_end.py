@@ -122,6 +122,13 @@ def test_requests_have_child_spans_for_the_database_and_redis(journey):
     assert any(s["name"] == "GET" for s in redis_spans), [s["name"] for s in redis_spans]
 
 
+def test_the_connection_health_check_makes_no_span(journey):
+    """PostgreSQL's per-request SELECT 1 (CONN_HEALTH_CHECKS) is a probe, not the request's work."""
+    statements = [s["attributes"].get("db.statement") for s in journey["spans"]]
+    assert any(statements), "no database spans at all"
+    assert "SELECT 1" not in statements
+
+
 def test_every_log_line_in_a_request_points_at_a_received_span(journey):
     span_ids = {(s["trace_id"], s["span_id"]) for s in journey["spans"]}
     in_requests = [r for r in journey["records"] if "trace_id" in r and r.get("service_name") == "jiwoo-e2e"]
