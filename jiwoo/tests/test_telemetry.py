@@ -68,8 +68,14 @@ def test_http_protobuf_is_the_default(monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
 
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
     exporter = telemetry._otlp_exporter("TRACES")
-    assert type(exporter).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
+    # The library's HTTP exporter, with jiwoo.otlp_wire's encoder.
+    assert isinstance(exporter, OTLPSpanExporter)
+    assert type(exporter).__module__ == "jiwoo.otlp_wire"
+    assert exporter._endpoint == "http://127.0.0.1:4318/v1/traces"
+    assert type(telemetry._otlp_exporter("METRICS")).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
 
 
 def test_disabled_sdk_starts_nothing(monkeypatch):

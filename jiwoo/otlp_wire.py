@@ -1,0 +1,253 @@
+"""A faster OTLP trace exporter: the same bytes as the official encoder, written directly.
+
+The official exporter builds a protobuf object per span, attribute and value, then
+serialises the tree, and hashes every span's resource to group them; on our benchmark that
+was a third of what a span costs. ``encode_spans`` writes the protobuf wire format
+straight from the SDK's spans, byte for byte what ``encode_spans(spans)
+.SerializePartialToString()`` of ``opentelemetry-exporter-otlp-proto-common`` gives (the
+tests compare the two on generated spans), and caches the resource and scope, which do not
+change in a process. ``OTLPSpanExporter`` is the official OTLP/HTTP exporter with only the
+encoding swapped: transport, retries, headers and TLS are the library's.
+
+Wire format: https://protobuf.dev/programming-guides/encoding/; the messages are
+opentelemetry/proto/trace/v1/trace.proto and common/v1/common.proto.
+"""
+
+import logging
+import struct
+from collections.abc import Mapping, Sequence
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as _LibraryExporter
+from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.trace import SpanKind
+
+logger = logging.getLogger(__name__)
+
+# Span.SpanKind in trace.proto: the API's values plus one (0 is UNSPECIFIED).
+_KIND = {
+    SpanKind.INTERNAL: b"\x30\x01",
+    SpanKind.SERVER: b"\x30\x02",
+    SpanKind.CLIENT: b"\x30\x03",
+    SpanKind.PRODUCER: b"\x30\x04",
+    SpanKind.CONSUMER: b"\x30\x05",
+}
+# Span.flags (field 16, fixed32): SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK, plus IS_REMOTE.
+_FLAGS_LOCAL_PARENT = b"\x85\x01" + struct.pack("<I", 0x100)
+_FLAGS_REMOTE_PARENT = b"\x85\x01" + struct.pack("<I", 0x300)
+# Link.flags (field 6, fixed32): the same bits for the linked context.
+_LINK_FLAGS_LOCAL = b"\x35" + struct.pack("<I", 0x100)
+_LINK_FLAGS_REMOTE = b"\x35" + struct.pack("<I", 0x300)
+_ENCODING_ERRORS = (TypeError, ValueError, OverflowError, AttributeError)
+_pack_fixed64 = struct.Struct("<Q").pack
+_pack_double = struct.Struct("<d").pack
+_SMALL_VARINTS = [bytes([number]) for number in range(128)]
+
+
+def _varint(value: int) -> bytes:
+    if value < 0:
+        value += 1 << 64  # int64 is two's complement, ten bytes
+    if value < 128:
+        return _SMALL_VARINTS[value]
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(tag: bytes, payload: bytes) -> bytes:
+    """A length-delimited field: its tag, the payload's length, the payload."""
+    length = len(payload)
+    return tag + (_SMALL_VARINTS[length] if length < 128 else _varint(length)) + payload
+
+
+def _string(tag: bytes, value: str | None) -> bytes:
+    """A proto3 string field, left out when empty."""
+    return _field(tag, value.encode()) if value else b""
+
+
+def _any_value(value) -> bytes:
+    """AnyValue: a oneof, so even a false, zero or empty value is written."""
+    if value is None:
+        return b""
+    if isinstance(value, bool):
+        return b"\x10\x01" if value else b"\x10\x00"
+    if isinstance(value, str):
+        return _field(b"\x0a", value.encode())
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"Value out of range: {value}")
+        return b"\x18" + _varint(value)
+    if isinstance(value, float):
+        return b"\x21" + _pack_double(value)
+    if isinstance(value, bytes):
+        return _field(b"\x3a", value)
+    if isinstance(value, Sequence):
+        return _field(b"\x2a", b"".join(_field(b"\x0a", _any_value(item)) for item in value))
+    if isinstance(value, Mapping):
+        return _field(b"\x32", b"".join(_field(b"\x0a", _key_value(str(k), v)) for k, v in value.items()))
+    raise TypeError(f"Invalid type {type(value)} of value {value}")
+
+
+def _key_value(key: str, value) -> bytes:
+    return _string(b"\x0a", key) + _field(b"\x12", _any_value(value))
+
+
+# Encoded attributes by (tag, key, type, value): a process sends the same few over and over
+# (method, route, db.system, the statements of its queries). Bounded; beyond it, encode each time.
+_encoded_attributes: dict[tuple, bytes] = {}
+_CACHE_LIMIT = 4096
+_CACHEABLE = (str, int, bool, float)
+
+
+def _attributes(tag: bytes, attributes) -> bytes:
+    """Repeated KeyValue; an attribute that cannot be encoded is logged and left out, as upstream."""
+    if not attributes:
+        return b""
+    parts = []
+    cache = _encoded_attributes
+    for key, value in attributes.items():
+        cacheable = value.__class__ in _CACHEABLE and (value.__class__ is not str or len(value) <= 512)
+        if cacheable:
+            cache_key = (tag, key, value.__class__, value)
+            encoded = cache.get(cache_key)
+            if encoded is not None:
+                parts.append(encoded)
+                continue
+        try:
+            encoded = _field(tag, _key_value(key, value))
+        except _ENCODING_ERRORS as error:
+            logger.exception("Failed to encode key %s: %s", key, error)
+            continue
+        if cacheable and len(cache) < _CACHE_LIMIT:
+            cache[cache_key] = encoded
+        parts.append(encoded)
+    return b"".join(parts)
+
+
+def _count(tag: bytes, value: int) -> bytes:
+    return tag + _varint(value) if value else b""
+
+
+def _plain(attributes):
+    """The dict behind the SDK's BoundedAttributes: its own iteration takes a lock per key."""
+    return getattr(attributes, "_dict", attributes)
+
+
+def _span(span) -> bytes:
+    context = span.context
+    parent = span.parent
+    encoded = b"\x0a\x10" + context.trace_id.to_bytes(16, "big") + b"\x12\x08" + context.span_id.to_bytes(8, "big")
+    if context.trace_state:
+        encoded += _string(b"\x1a", ",".join(f"{k}={v}" for k, v in context.trace_state.items()))
+    if parent:
+        encoded += b"\x22\x08" + parent.span_id.to_bytes(8, "big")
+    encoded += _string(b"\x2a", span.name) + _KIND[span.kind]
+    if span.start_time:
+        encoded += b"\x39" + _pack_fixed64(span.start_time)
+    if span.end_time:
+        encoded += b"\x41" + _pack_fixed64(span.end_time)
+    encoded += _attributes(b"\x4a", _plain(span._attributes))
+    if span.dropped_attributes:
+        encoded += b"\x50" + _varint(span.dropped_attributes)
+    if span._events:
+        for event in span.events:
+            encoded += _field(
+                b"\x5a",
+                (b"\x09" + _pack_fixed64(event.timestamp) if event.timestamp else b"")
+                + _string(b"\x12", event.name)
+                + _attributes(b"\x1a", event.attributes)
+                + _count(b"\x20", event.dropped_attributes),
+            )
+        encoded += _count(b"\x60", span.dropped_events)
+    if span._links:
+        for link in span.links:
+            encoded += _field(
+                b"\x6a",
+                b"\x0a\x10"
+                + link.context.trace_id.to_bytes(16, "big")
+                + b"\x12\x08"
+                + link.context.span_id.to_bytes(8, "big")
+                + _attributes(b"\x22", link.attributes)
+                + _count(b"\x28", link.dropped_attributes)
+                + (_LINK_FLAGS_REMOTE if link.context.is_remote else _LINK_FLAGS_LOCAL),
+            )
+        encoded += _count(b"\x70", span.dropped_links)
+    status = span._status
+    if status is not None:
+        if status.description or status.status_code.value:
+            encoded += _field(b"\x7a", _string(b"\x12", status.description) + _count(b"\x18", status.status_code.value))
+        else:
+            encoded += b"\x7a\x00"
+    encoded += _FLAGS_REMOTE_PARENT if parent is not None and parent.is_remote else _FLAGS_LOCAL_PARENT
+    return _field(b"\x12", encoded)
+
+
+class _Cache:
+    """Encoded resources and scopes, by identity: a process has one of each per tracer."""
+
+    def __init__(self) -> None:
+        self._resources: dict[int, tuple[object, bytes]] = {}
+        self._scopes: dict[int, tuple[object, bytes]] = {}
+
+    def resource(self, resource) -> bytes:
+        held = self._resources.get(id(resource))
+        if held is None or held[0] is not resource:
+            encoded = _field(b"\x0a", _attributes(b"\x0a", resource.attributes))
+            held = self._resources[id(resource)] = (resource, encoded)
+        return held[1]
+
+    def scope(self, scope) -> bytes:
+        held = self._scopes.get(id(scope))
+        if held is None or held[0] is not scope:
+            if scope is None:
+                encoded = b"\x0a\x00"
+            else:
+                encoded = _field(
+                    b"\x0a",
+                    _string(b"\x0a", scope.name)
+                    + _string(b"\x12", scope.version)
+                    + _attributes(b"\x1a", scope.attributes),
+                )
+            held = self._scopes[id(scope)] = (scope, encoded)
+        return held[1]
+
+
+_cache = _Cache()
+
+
+def encode_spans(spans) -> bytes:
+    """ExportTraceServiceRequest for these spans, serialised: resource, then scope, then spans."""
+    grouped: dict[int, tuple[object, dict[int, tuple[object, list[bytes]]]]] = {}
+    for span in spans:
+        resource = span.resource
+        scope = span.instrumentation_scope or None
+        scopes = grouped.setdefault(id(resource), (resource, {}))[1]
+        scopes.setdefault(id(scope), (scope, []))[1].append(_span(span))
+    out = []
+    for resource, scopes in grouped.values():
+        scope_spans = b"".join(
+            _field(
+                b"\x12",
+                _cache.scope(scope) + b"".join(encoded) + _string(b"\x1a", scope.schema_url if scope else None),
+            )
+            for scope, encoded in scopes.values()
+        )
+        out.append(_field(b"\x0a", _cache.resource(resource) + scope_spans + _string(b"\x1a", resource.schema_url)))
+    return b"".join(out)
+
+
+class OTLPSpanExporter(_LibraryExporter):
+    """The library's OTLP/HTTP span exporter, encoding with ``encode_spans`` above."""
+
+    def export(self, spans) -> SpanExportResult:
+        if self._shutdown:
+            logger.warning("Exporter already shutdown, ignoring batch")
+            return SpanExportResult.FAILURE
+        try:
+            data = encode_spans(spans)
+        except _ENCODING_ERRORS as error:
+            logger.error("Failed to encode span batch: %s", error)
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS if self._client.export(data).success else SpanExportResult.FAILURE
