@@ -1,0 +1,237 @@
+"""CPU per request inside one process, without a load tool: a quick loop for trying a change.
+
+    .venv/bin/python bench/inprocess.py [--path /messages/] [--user light] [--requests 3000]
+        [--method POST --body '{"text": "hi"}'] [--profile on]
+
+Runs the WSGI application (jiwoo.wsgi, as gunicorn would) in this process, once with
+observability off and once on, each in a fresh interpreter, alternating for --rounds, and
+prints the CPU per request from time.process_time(): every thread of the process counts, so
+the span exporter's work is included (spans still queued at the end are flushed inside the
+measurement). --profile on|off prints the cProfile of that mode instead (main thread only).
+bench/run.py, with gunicorn and wrk, is the benchmark; this is the microscope.
+"""
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+# What --without can leave out of the 'on' mode, to see what each part costs.
+PARTS = ("django", "psycopg", "redis", "export", "metrics", "exemplars", "log", "activity")
+
+
+def leave_out(parts: list[str]) -> None:
+    """Switch parts of the 'on' mode off in this interpreter, before the app is imported."""
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    instrumentors = {"django": DjangoInstrumentor, "psycopg": PsycopgInstrumentor, "redis": RedisInstrumentor}
+    for part in parts:
+        if part in instrumentors:
+            instrumentors[part]._instrument = lambda self, **kwargs: None
+    environment = {
+        "export": {"OTEL_TRACES_EXPORTER": "none"},
+        "metrics": {"OTEL_METRICS_EXPORTER": "none"},
+        "exemplars": {"OTEL_METRICS_EXEMPLAR_FILTER": "always_off"},
+        "log": {"DJANGO_REQUEST_LOG": "false"},
+        "activity": {"RECENT_ACTIVITY_ENABLED": "false"},
+    }
+    for part in parts:
+        os.environ.update(environment.get(part, {}))
+
+
+def measure(args) -> dict:
+    """One mode in this interpreter (the environment is already set by the parent)."""
+    if args.child == "on" and args.without:
+        leave_out(args.without.split(","))
+    import django
+    from django.contrib.auth import get_user_model
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.test import Client
+
+    import jiwoo.wsgi
+    from jiwoo import telemetry
+
+    django.setup()
+    user = get_user_model().objects.get(username=args.user)
+    client = Client()
+    client.force_login(user)
+    csrf = _get_new_csrf_string()
+    cookie = f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}"
+    body = args.body.encode()
+
+    def environ() -> dict:
+        return {
+            "REQUEST_METHOD": args.method,
+            "PATH_INFO": args.path.split("?")[0],
+            "QUERY_STRING": args.path.partition("?")[2],
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1:8000",
+            "HTTP_COOKIE": cookie,
+            "HTTP_X_CSRFTOKEN": csrf,
+            "HTTP_USER_AGENT": "jiwoo-bench/inprocess",
+            "HTTP_ACCEPT": "text/html,application/json",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+
+    statuses = []
+
+    def start_response(status, headers, exc_info=None):
+        statuses.append(status)
+
+    def one() -> None:
+        result = jiwoo.wsgi.application(environ(), start_response)
+        for _chunk in result:
+            pass
+        result.close()
+
+    for _ in range(args.warmup):
+        one()
+    flush = getattr(telemetry._providers[0], "force_flush", None) if telemetry._providers else None
+    if flush:
+        flush()
+    if statuses[-1][:1] not in ("2", "3"):
+        raise SystemExit(f"{args.method} {args.path} answered {statuses[-1]}")
+    if args.show_spans:
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        memory = InMemorySpanExporter()
+        telemetry._providers[0].add_span_processor(SimpleSpanProcessor(memory))
+        one()
+        for span in memory.get_finished_spans():
+            print(f"{span.name!r:50} {len(span.attributes):2} attributes: {dict(span.attributes)}", file=sys.stderr)
+        return {}
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.requests):
+            one()
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(40)
+        return {}
+    started = time.process_time()
+    for _ in range(args.requests):
+        one()
+    if flush:
+        flush()
+    cpu = time.process_time() - started
+    return {"cpu_us": cpu / args.requests * 1e6, "spans": telemetry._span_counter.ended}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/jiwoo_bench")
+    parser.add_argument("--path", default="/messages/")
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--body", default="")
+    parser.add_argument("--user", default="light")
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--variants",
+        default="off,on",
+        help=f"what to compare, in turn: off, on, or on-PART[-PART] with PART from {', '.join(PARTS)}",
+    )
+    parser.add_argument("--profile", choices=["on", "off"], help="cProfile one mode (main thread only)")
+    parser.add_argument(
+        "--py-spy", metavar="FILE", help="record each variant with py-spy (GIL holders) into FILE.VARIANT"
+    )
+    parser.add_argument("--show-spans", action="store_true", help="print the spans of one request")
+    parser.add_argument("--child", choices=["on", "off"], help=argparse.SUPPRESS)
+    parser.add_argument("--without", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        print("RESULT " + json.dumps(measure(args)), flush=True)
+        return
+
+    import run  # bench/run.py: the same environments as the benchmark
+
+    base = run.base_env(args.database_url)
+    sink_port = run.free_port()
+    sink = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sink.py"), str(sink_port)], cwd=ROOT)
+    sink_url = f"http://127.0.0.1:{sink_port}"
+    request = ["--path", args.path, "--method", args.method, "--body", args.body, "--user", args.user]
+    request += ["--requests", str(args.requests), "--warmup", str(args.warmup), "--database-url", args.database_url]
+    try:
+        for _ in range(50):
+            try:
+                run.sink_count(sink_url)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        variants = [args.profile] if args.profile else args.variants.split(",") * args.rounds
+        results: dict[str, list[float]] = {variant: [] for variant in variants}
+        for variant in variants:
+            mode, *without = variant.split("-")
+            env = {**run.mode_env(base, mode, sink_url), "RECENT_ACTIVITY_BACKGROUND": "true"}
+            command = [sys.executable, __file__, *request, "--child", mode]
+            if without:
+                command += ["--without", ",".join(without)]
+            if args.show_spans:
+                command.append("--show-spans")
+            if args.profile:
+                command.append("--profile=" + mode)
+            if args.py_spy:
+                spy = str(Path(sys.executable).with_name("py-spy"))
+                command = [
+                    spy,
+                    "record",
+                    "--gil",
+                    "-r",
+                    "400",
+                    "-f",
+                    "raw",
+                    "-o",
+                    f"{args.py_spy}.{variant}",
+                    "--",
+                    *command,
+                ]
+            output = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+            if args.profile or args.show_spans:
+                print(output.stderr)
+                continue
+            result = json.loads(output.stdout.split("RESULT ", 1)[1].splitlines()[0])
+            results[variant].append(result["cpu_us"])
+            print(f"{variant:24}: {result['cpu_us']:7.0f} µs CPU/request ({result['spans']} spans)", flush=True)
+        if not (args.profile or args.show_spans):
+            print("\nminimum and median of each, µs CPU per request:")
+            for variant, values in results.items():
+                print(f"{variant:24} {min(values):7.0f} {statistics.median(values):7.0f}")
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
+if __name__ == "__main__":
+    main()
