@@ -49,3 +49,20 @@ def test_indexed_search_finds_what_a_scan_finds(seeded):
         assert found == expected, query
         total += len(found)
     assert total > 0
+
+
+def test_search_indexes_keep_no_pending_list_even_after_a_bulk_load(seeded):
+    # A pending list is read in full by every search (migration 0004); seed_demo turns it on
+    # for its load and must leave it off again, with nothing left waiting.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+            "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = 'messages_app_message'::regclass AND a.amname = 'gin'"
+        )
+        options = dict(cursor.fetchall())
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        cursor.execute("SELECT pending_tuples FROM pgstatginindex('message_search_trgm_idx')")
+        pending = cursor.fetchone()[0]
+    assert set(options) == {"message_search_trgm_idx", "message_search_bigram_idx"}, options
+    assert all(opts == ["fastupdate=off"] for opts in options.values()), options
+    assert pending == 0

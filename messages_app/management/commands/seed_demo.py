@@ -6,6 +6,7 @@ The messages mix English and Korean words and some emoji, spread over the past y
 """
 
 import random
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -140,6 +141,33 @@ def message_text(rng: random.Random) -> str:
     return " ".join(words)
 
 
+@contextmanager
+def bulk_load():
+    """On PostgreSQL, let the search indexes batch new entries while loading, then merge them.
+
+    Migration 0004 turns the GIN pending list off so that searches stay fast; a bulk load
+    wants it on, as merging a batch at once is several times faster than row by row.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+            [Message._meta.db_table, "% USING gin %"],
+        )
+        indexes = [name for (name,) in cursor.fetchall()]
+        for index in indexes:
+            cursor.execute(f'ALTER INDEX "{index}" SET (fastupdate = on)')
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for index in indexes:
+                cursor.execute(f'ALTER INDEX "{index}" SET (fastupdate = off)')
+                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
+
+
 class Command(BaseCommand):
     help = "Create demo users and messages (batched; COPY on PostgreSQL) with a progress bar."
 
@@ -164,7 +192,7 @@ class Command(BaseCommand):
             plan += [(primary, None)] * options["primary_messages"]
         total = len(plan)
         now = timezone.now()
-        with tqdm(total=total, unit="msg", desc="messages", disable=total == 0) as progress:
+        with bulk_load(), tqdm(total=total, unit="msg", desc="messages", disable=total == 0) as progress:
             for start in range(0, total, BATCH):
                 rows = []
                 for author, _ in plan[start : start + BATCH]:
