@@ -4,7 +4,8 @@ Every entry goes to the list of everyone's activity and to its user's own list. 
 not wait for Redis: they append their entry to this process's pending entries, and a
 writer thread pushes everything pending every 100 ms in one pipelined round trip (push and
 trim per list) — one round trip for many requests. The worker's exit flushes what is left.
-Reads take one LRANGE, whatever the history length.
+Reads take one LRANGE, whatever the history length, and add what this process has not
+written yet.
 """
 
 import logging
@@ -12,6 +13,7 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
+from contextlib import contextmanager
 
 import orjson
 from django.conf import settings
@@ -79,8 +81,8 @@ class ActivityWriter:
     """This process's writer: requests append, a thread writes what piled up every interval.
 
     A request only appends to a deque (no thread is woken, no lock is taken); every
-    ``interval`` seconds the thread writes everything pending in one round trip. Reads of
-    the activity and the worker's exit flush at once.
+    ``interval`` seconds the thread writes everything pending in one round trip. The worker's exit
+    flushes at once; reads include what is still pending (``paused``).
     """
 
     def __init__(self, interval: float = 0.1) -> None:
@@ -113,6 +115,19 @@ class ActivityWriter:
                 except Exception:
                     logger.exception("recent-activity write failed", extra={"event": "recent_activity.writer_error"})
 
+    @contextmanager
+    def paused(self):
+        """The entries not written yet (oldest first), with writing paused until the block ends.
+
+        A read that takes them and the stored list inside the block sees every entry exactly
+        once: none can move from one to the other meanwhile.
+        """
+        if self._pid != os.getpid():
+            yield []
+            return
+        with self._write_lock:
+            yield list(self._pending)
+
     def _start(self) -> None:
         # Started lazily in each process: a thread started before gunicorn forks does not survive it.
         with self._start_lock:
@@ -139,12 +154,20 @@ def activity_record(entry: dict) -> None:
 
 
 def activity_recent(*, limit: int, username: str | None = None) -> list[dict]:
-    """The newest ``limit`` entries: everyone's, or only ``username``'s. Raises ActivityUnavailable."""
-    # What this process still holds goes first, so a page shows the request just before it.
-    writer.flush()
+    """The newest ``limit`` entries: everyone's, or only ``username``'s. Raises ActivityUnavailable.
+
+    Entries this process has not written yet are included, so a page shows the request just
+    before it, without a write in the reading request.
+    """
     key = _all_key() if username is None else _user_key(username)
-    try:
-        raw = get_redis().lrange(key, 0, limit - 1)
-    except RedisError as exc:
-        raise ActivityUnavailable(str(exc)) from exc
-    return [orjson.loads(item) for item in raw]
+    with writer.paused() as pending:
+        try:
+            raw = get_redis().lrange(key, 0, limit - 1)
+        except RedisError as exc:
+            raise ActivityUnavailable(str(exc)) from exc
+    waiting = [entry for entry in reversed(pending) if username is None or entry.get("user") == username]
+    entries = waiting + [orjson.loads(item) for item in raw]
+    if waiting:
+        # Newest first across both; "ts" is RFC 3339 UTC, so its text sorts as its time.
+        entries.sort(key=lambda entry: entry.get("ts", ""), reverse=True)
+    return entries[:limit]

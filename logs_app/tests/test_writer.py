@@ -61,5 +61,24 @@ def test_requests_go_through_the_writer_when_it_is_on(alice_client, settings):
 
     alice_client.get("/messages/")
 
-    # The page read flushes this process's writer first, so the request just made is there.
+    # The page read includes what this process has not written yet: the request just made.
     assert activity_recent(limit=1, username="alice")[0]["path"] == "/messages/"
+
+
+def test_a_read_shows_entries_not_written_yet_without_writing_them(monkeypatch):
+    writes = []
+    real_write = store.activity_write
+    monkeypatch.setattr(store, "activity_write", lambda entries: writes.append(len(entries)) or real_write(entries))
+    store.activity_write([{**entry(1), "ts": "2026-11-26T10:00:00.000Z"}])
+    writer = ActivityWriter(interval=60)
+    monkeypatch.setattr(store, "writer", writer)
+    writer.submit({**entry(2), "ts": "2026-11-26T10:00:01.000Z"})
+    writer.submit({**entry(3, user="bob"), "ts": "2026-11-26T10:00:02.000Z"})
+
+    assert [e["path"] for e in activity_recent(limit=10)] == ["/p/3", "/p/2", "/p/1"]
+    assert [e["path"] for e in activity_recent(limit=10, username="alice")] == ["/p/2", "/p/1"]
+    assert [e["path"] for e in activity_recent(limit=1)] == ["/p/3"]
+    assert writes == [1]  # reading wrote nothing; the entries still wait for the writer
+
+    writer.flush()
+    assert [e["path"] for e in activity_recent(limit=10)] == ["/p/3", "/p/2", "/p/1"]  # once each
