@@ -41,6 +41,27 @@ def test_the_benchmark_runs_and_reports(tmp_path):
             text=True,
             timeout=300,
         )
+        # The microscope runs on the same seeded database: one round of each variant.
+        inprocess = subprocess.run(
+            [
+                sys.executable,
+                "bench/inprocess.py",
+                "--database-url",
+                url,
+                "--requests",
+                "20",
+                "--warmup",
+                "5",
+                "--rounds",
+                "1",
+                "--variants",
+                "off,on,on-django",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         subprocess.run(
             ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
@@ -58,3 +79,17 @@ def test_the_benchmark_runs_and_reports(tmp_path):
     assert created > 0
     assert received == created
     assert dropped == 0
+
+    assert inprocess.returncode == 0, inprocess.stderr[-3000:]
+    summary = inprocess.stdout.split("minimum and median", 1)[1]
+    assert [line.split()[0] for line in summary.splitlines()[1:] if line.strip()] == ["off", "on", "on-django"]
+
+
+def test_the_span_cost_script_runs_and_reports():
+    result = subprocess.run(
+        [sys.executable, "bench/span_cost.py", "--spans", "300"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "encoding only: library" in result.stdout
+    assert result.stdout.count("µs CPU per span, created and exported") == 6, result.stdout
