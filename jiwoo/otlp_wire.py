@@ -5,9 +5,10 @@ serialises the tree, and hashes every span's resource to group them; on our benc
 was a third of what a span costs. ``encode_spans`` writes the protobuf wire format
 straight from the SDK's spans, byte for byte what ``encode_spans(spans)
 .SerializePartialToString()`` of ``opentelemetry-exporter-otlp-proto-common`` gives (the
-tests compare the two on generated spans), and caches the resource and scope, which do not
-change in a process. ``OTLPSpanExporter`` is the official OTLP/HTTP exporter with only the
-encoding swapped: transport, retries, headers and TLS are the library's.
+tests compare the two on generated spans). It keeps the encoded resource, scopes and
+repeated attributes in small caches that start again when full. ``OTLPSpanExporter`` is
+the official OTLP/HTTP exporter with only the encoding swapped: transport, retries,
+headers and TLS are the library's.
 
 Wire format: https://protobuf.dev/programming-guides/encoding/; the messages are
 opentelemetry/proto/trace/v1/trace.proto and common/v1/common.proto.
@@ -95,9 +96,11 @@ def _key_value(key: str, value) -> bytes:
 
 
 # Encoded attributes by (tag, key, type, value): a process sends the same few over and over
-# (method, route, db.system, the statements of its queries). Bounded; beyond it, encode each time.
+# (method, route, db.system, the statements of its queries). Some values differ every time
+# (client ports, addresses), so the cache is small and starts again when full: its memory
+# stays under ~150 KB, and the values that repeat are back in it within a few requests.
 _encoded_attributes: dict[tuple, bytes] = {}
-_CACHE_LIMIT = 4096
+_CACHE_LIMIT = 512
 _CACHEABLE = (str, int, bool, float)
 
 
@@ -120,7 +123,9 @@ def _attributes(tag: bytes, attributes) -> bytes:
         except _ENCODING_ERRORS as error:
             logger.exception("Failed to encode key %s: %s", key, error)
             continue
-        if cacheable and len(cache) < _CACHE_LIMIT:
+        if cacheable:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
             cache[cache_key] = encoded
         parts.append(encoded)
     return b"".join(parts)
@@ -184,57 +189,69 @@ def _span(span) -> bytes:
     return _field(b"\x12", encoded)
 
 
-class _Cache:
-    """Encoded resources and scopes, by identity: a process has one of each per tracer."""
-
-    def __init__(self) -> None:
-        self._resources: dict[int, tuple[object, bytes]] = {}
-        self._scopes: dict[int, tuple[object, bytes]] = {}
-
-    def resource(self, resource) -> bytes:
-        held = self._resources.get(id(resource))
-        if held is None or held[0] is not resource:
-            encoded = _field(b"\x0a", _attributes(b"\x0a", resource.attributes))
-            held = self._resources[id(resource)] = (resource, encoded)
-        return held[1]
-
-    def scope(self, scope) -> bytes:
-        held = self._scopes.get(id(scope))
-        if held is None or held[0] is not scope:
-            if scope is None:
-                encoded = b"\x0a\x00"
-            else:
-                encoded = _field(
-                    b"\x0a",
-                    _string(b"\x0a", scope.name)
-                    + _string(b"\x12", scope.version)
-                    + _attributes(b"\x1a", scope.attributes),
-                )
-            held = self._scopes[id(scope)] = (scope, encoded)
-        return held[1]
+# Encoded resources and scopes. A process has one resource, but a scope object per tracer,
+# and some instrumentations make a tracer per database connection: the caches are keyed by
+# value (as the library groups spans) and start again when full, so they stay small.
+_encoded_resources: list[tuple[object, bytes]] = []
+_encoded_scopes: dict[object, bytes] = {}
+_SCOPE_CACHE_LIMIT = 64
 
 
-_cache = _Cache()
+def _encoded_resource(resource) -> bytes:
+    for known, encoded in _encoded_resources:
+        # Identity first: Resource's own == compares every attribute.
+        if known is resource or known == resource:
+            return encoded
+    encoded = _field(b"\x0a", _attributes(b"\x0a", resource.attributes))
+    if len(_encoded_resources) >= 8:
+        _encoded_resources.clear()
+    _encoded_resources.append((resource, encoded))
+    return encoded
+
+
+def _encoded_scope(scope) -> bytes:
+    encoded = _encoded_scopes.get(scope)
+    if encoded is None:
+        if scope is None:
+            encoded = b"\x0a\x00"
+        else:
+            encoded = _field(
+                b"\x0a",
+                _string(b"\x0a", scope.name) + _string(b"\x12", scope.version) + _attributes(b"\x1a", scope.attributes),
+            )
+        if len(_encoded_scopes) >= _SCOPE_CACHE_LIMIT:
+            _encoded_scopes.clear()
+        _encoded_scopes[scope] = encoded
+    return encoded
 
 
 def encode_spans(spans) -> bytes:
-    """ExportTraceServiceRequest for these spans, serialised: resource, then scope, then spans."""
-    grouped: dict[int, tuple[object, dict[int, tuple[object, list[bytes]]]]] = {}
+    """ExportTraceServiceRequest for these spans, serialised: resource, then scope, then spans.
+
+    Spans are grouped as the library groups them: by equal resource, then by equal scope
+    (name, version, schema URL, attributes), in the order each first appears.
+    """
+    groups: list[tuple[object, dict[object, list[bytes]]]] = []
+    last_resource, last_scopes = None, None
     for span in spans:
         resource = span.resource
-        scope = span.instrumentation_scope or None
-        scopes = grouped.setdefault(id(resource), (resource, {}))[1]
-        scopes.setdefault(id(scope), (scope, []))[1].append(_span(span))
+        if resource is not last_resource:
+            scopes = next((held for known, held in groups if known is resource or known == resource), None)
+            if scopes is None:
+                scopes = {}
+                groups.append((resource, scopes))
+            last_resource, last_scopes = resource, scopes
+        last_scopes.setdefault(span.instrumentation_scope or None, []).append(_span(span))
     out = []
-    for resource, scopes in grouped.values():
+    for resource, scopes in groups:
         scope_spans = b"".join(
             _field(
                 b"\x12",
-                _cache.scope(scope) + b"".join(encoded) + _string(b"\x1a", scope.schema_url if scope else None),
+                _encoded_scope(scope) + b"".join(encoded) + _string(b"\x1a", scope.schema_url if scope else None),
             )
-            for scope, encoded in scopes.values()
+            for scope, encoded in scopes.items()
         )
-        out.append(_field(b"\x0a", _cache.resource(resource) + scope_spans + _string(b"\x1a", resource.schema_url)))
+        out.append(_field(b"\x0a", _encoded_resource(resource) + scope_spans + _string(b"\x1a", resource.schema_url)))
     return b"".join(out)
 
 

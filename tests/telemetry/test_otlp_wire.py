@@ -141,3 +141,36 @@ def test_a_collector_that_refuses_the_batch_is_a_failed_export(otlp_receiver):
     spans = finished_spans(lambda provider: provider.get_tracer("t").start_span("refused").end())
     # The receiver answers 404 for any other path.
     assert OTLPSpanExporter(endpoint=f"{otlp_receiver.endpoint}/elsewhere").export(spans) == SpanExportResult.FAILURE
+
+
+def test_values_that_differ_every_time_do_not_grow_the_cache():
+    # Client ports and addresses change with every request; the cache must stay small.
+    from jiwoo import otlp_wire
+
+    def make(provider):
+        tracer = provider.get_tracer("t")
+        for port in range(3 * otlp_wire._CACHE_LIMIT):
+            with tracer.start_as_current_span("GET", attributes={"client.port": port, "http.route": "messages/"}):
+                pass
+
+    spans = finished_spans(make)
+    assert_same_bytes(spans)
+    assert 0 < len(otlp_wire._encoded_attributes) <= otlp_wire._CACHE_LIMIT
+
+
+def test_equal_scopes_from_different_tracers_are_one_group_as_in_the_library():
+    # The DB-API instrumentation makes a tracer (so a scope object) per connection.
+    from jiwoo import otlp_wire
+
+    def make(provider):
+        for number in range(3 * otlp_wire._SCOPE_CACHE_LIMIT):
+            with provider.get_tracer("opentelemetry.instrumentation.psycopg", "0.66b1").start_as_current_span("SELECT"):
+                pass
+            with provider.get_tracer(f"scope-{number % 3}").start_as_current_span("other"):
+                pass
+
+    spans = finished_spans(make)
+    assert_same_bytes(spans)
+    decoded = ExportTraceServiceRequest.FromString(encode_spans(spans))
+    assert len(decoded.resource_spans[0].scope_spans) == 4
+    assert len(otlp_wire._encoded_scopes) <= otlp_wire._SCOPE_CACHE_LIMIT
