@@ -141,7 +141,7 @@ def setup() -> bool:
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     # Export in batches of 256 spans rather than 512: encoding a batch holds the GIL, and with
     # the library's encoder a request waiting behind 512 spans took p99 from 3 to 29 ms in
-    # bench/. jiwoo.otlp_wire encodes six times faster, so 256 spans hold it ~2 ms here, and
+    # bench/. jiwoo.otlp_wire encodes about five times faster, so 256 spans hold it ~2 ms here, and
     # each HTTP round trip to the collector is shared by four times as many spans as with 64.
     os.environ.setdefault("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "256")
 
