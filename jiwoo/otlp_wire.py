@@ -154,8 +154,7 @@ def _span(span) -> bytes:
     if span.end_time:
         encoded += b"\x41" + _pack_fixed64(span.end_time)
     encoded += _attributes(b"\x4a", _plain(span._attributes))
-    if span.dropped_attributes:
-        encoded += b"\x50" + _varint(span.dropped_attributes)
+    encoded += _count(b"\x50", span.dropped_attributes)
     if span._events:
         for event in span.events:
             encoded += _field(
@@ -180,11 +179,8 @@ def _span(span) -> bytes:
             )
         encoded += _count(b"\x70", span.dropped_links)
     status = span._status
-    if status is not None:
-        if status.description or status.status_code.value:
-            encoded += _field(b"\x7a", _string(b"\x12", status.description) + _count(b"\x18", status.status_code.value))
-        else:
-            encoded += b"\x7a\x00"
+    if status is not None:  # written even when empty, as the library does
+        encoded += _field(b"\x7a", _string(b"\x12", status.description) + _count(b"\x18", status.status_code.value))
     encoded += _FLAGS_REMOTE_PARENT if parent is not None and parent.is_remote else _FLAGS_LOCAL_PARENT
     return _field(b"\x12", encoded)
 
@@ -194,6 +190,7 @@ def _span(span) -> bytes:
 # value (as the library groups spans) and start again when full, so they stay small.
 _encoded_resources: list[tuple[object, bytes]] = []
 _encoded_scopes: dict[object, bytes] = {}
+_RESOURCE_CACHE_LIMIT = 8
 _SCOPE_CACHE_LIMIT = 64
 
 
@@ -203,7 +200,7 @@ def _encoded_resource(resource) -> bytes:
         if known is resource or known == resource:
             return encoded
     encoded = _field(b"\x0a", _attributes(b"\x0a", resource.attributes))
-    if len(_encoded_resources) >= 8:
+    if len(_encoded_resources) >= _RESOURCE_CACHE_LIMIT:
         _encoded_resources.clear()
     _encoded_resources.append((resource, encoded))
     return encoded

@@ -92,15 +92,15 @@ def _otlp_exporter(signal: str):
     """The OTLP exporter for TRACES, METRICS or LOGS over the configured protocol (gRPC or HTTP)."""
     if _protocol(signal) == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc import _log_exporter, metric_exporter, trace_exporter
-    else:
-        from opentelemetry.exporter.otlp.proto.http import _log_exporter, metric_exporter, trace_exporter
-    if signal == "TRACES" and _protocol(signal) != "grpc":
-        # The library's HTTP exporter with a faster encoder (same bytes): see jiwoo.otlp_wire.
-        from jiwoo.otlp_wire import OTLPSpanExporter
 
-        return OTLPSpanExporter()
+        span_exporter = trace_exporter.OTLPSpanExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http import _log_exporter, metric_exporter
+
+        # The library's HTTP exporter with a faster encoder (same bytes): see jiwoo.otlp_wire.
+        from jiwoo.otlp_wire import OTLPSpanExporter as span_exporter
     return {
-        "TRACES": trace_exporter.OTLPSpanExporter,
+        "TRACES": span_exporter,
         "METRICS": metric_exporter.OTLPMetricExporter,
         "LOGS": _log_exporter.OTLPLogExporter,
     }[signal]()
