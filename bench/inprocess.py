@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -178,18 +176,9 @@ def main() -> None:
     import run  # bench/run.py: the same environments as the benchmark
 
     base = run.base_env(args.database_url)
-    sink_port = run.free_port()
-    sink = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sink.py"), str(sink_port)], cwd=ROOT)
-    sink_url = f"http://127.0.0.1:{sink_port}"
     request = ["--path", args.path, "--method", args.method, "--body", args.body, "--user", args.user]
     request += ["--requests", str(args.requests), "--warmup", str(args.warmup), "--database-url", args.database_url]
-    try:
-        for _ in range(50):
-            try:
-                run.sink_count(sink_url)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    with run.running_sink() as sink_url:
         variants = [args.profile] if args.profile else args.variants.split(",") * args.rounds
         results: dict[str, list[float]] = {variant: [] for variant in variants}
         for variant in variants:
@@ -228,9 +217,6 @@ def main() -> None:
             print("\nminimum and median of each, µs CPU per request:")
             for variant, values in results.items():
                 print(f"{variant:24} {min(values):7.0f} {statistics.median(values):7.0f}")
-    finally:
-        sink.terminate()
-        sink.wait()
 
 
 if __name__ == "__main__":

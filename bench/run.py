@@ -26,16 +26,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlparse, urlunparse
 
 import requests
+from procfs import child_pids, cpu_seconds, rss_kib
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PASSWORD = "demo-password"
-TICKS = os.sysconf("SC_CLK_TCK")
 
 # What people look for: a name, a ticket, a name with a topic, in Korean and English, and
 # two-syllable Korean words, which only the bigram index serves.
@@ -174,29 +175,13 @@ class Server:
         self.log.close()
 
     def workers(self) -> list[int]:
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid:
-                found.append(int(stat.parent.name))
-        return found
+        return child_pids(self.process.pid)
 
     def cpu_seconds(self) -> float:
-        total = 0
-        for pid in self.workers():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-        return total / TICKS
+        return sum(cpu_seconds(pid) for pid in self.workers())
 
     def rss_kib(self) -> int:
-        total = 0
-        for pid in self.workers():
-            match = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
-            total += int(match.group(1))
-        return total
+        return sum(rss_kib(pid) for pid in self.workers())
 
     def session_for(self, username: str | None) -> tuple[str, str]:
         """Log in through the page, as a browser would: the Cookie header and the CSRF token."""
@@ -246,6 +231,24 @@ def wrk(server: Server, scenario: dict, seconds: float, connections: int, cookie
 
 def sink_count(sink_url: str) -> dict:
     return requests.get(f"{sink_url}/count", timeout=5).json()
+
+
+@contextmanager
+def running_sink():
+    """bench/sink.py on a free port, answering, for the length of the block; yields its URL."""
+    url = f"http://127.0.0.1:{free_port()}"
+    sink = subprocess.Popen([PYTHON, str(ROOT / "bench" / "sink.py"), url.rsplit(":", 1)[1]], cwd=ROOT)
+    try:
+        for _ in range(50):
+            try:
+                sink_count(url)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        sink.terminate()
+        sink.wait()
 
 
 def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None) -> dict:
@@ -445,33 +448,20 @@ def main() -> None:
 
     base = base_env(args.database_url)
     prepare_database(args.database_url, base, args.messages, args.primary_messages)
-    sink_port = free_port()
-    sink = subprocess.Popen([PYTHON, str(ROOT / "bench" / "sink.py"), str(sink_port)], cwd=ROOT)
-    sink_url = f"http://127.0.0.1:{sink_port}"
     runs: list[dict] = []
-    try:
-        for _ in range(50):
-            try:
-                sink_count(sink_url)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        with tempfile.TemporaryDirectory(prefix="jiwoo-bench-") as workdir:
-            for name in args.scenario or SCENARIOS:
-                for round_number in range(args.rounds):
-                    for mode in ("off", "on"):
-                        result = measure(name, SCENARIOS[name], mode, args, base, sink_url, Path(workdir))
-                        runs.append({**result, "round": round_number + 1})
-                        print(
-                            f"{name:24} {mode:3} round {round_number + 1}: {result['rps']:7.0f} req/s, "
-                            f"p95 {result['p95_ms']:6.2f} ms, p99 {result['p99_ms']:6.2f} ms, "
-                            f"{result['cpu_us_per_request']:6.0f} µs CPU/req",
-                            flush=True,
-                        )
-            memory = memory_run(args, base, sink_url, Path(workdir)) if args.memory_seconds else None
-    finally:
-        sink.terminate()
-        sink.wait()
+    with running_sink() as sink_url, tempfile.TemporaryDirectory(prefix="jiwoo-bench-") as workdir:
+        for name in args.scenario or SCENARIOS:
+            for round_number in range(args.rounds):
+                for mode in ("off", "on"):
+                    result = measure(name, SCENARIOS[name], mode, args, base, sink_url, Path(workdir))
+                    runs.append({**result, "round": round_number + 1})
+                    print(
+                        f"{name:24} {mode:3} round {round_number + 1}: {result['rps']:7.0f} req/s, "
+                        f"p95 {result['p95_ms']:6.2f} ms, p99 {result['p99_ms']:6.2f} ms, "
+                        f"{result['cpu_us_per_request']:6.0f} µs CPU/req",
+                        flush=True,
+                    )
+        memory = memory_run(args, base, sink_url, Path(workdir)) if args.memory_seconds else None
 
     report = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -10,13 +10,9 @@ It is also the machine's yardstick: compare runs on different machines by this n
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -92,17 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=20_000)
     args = parser.parse_args()
-    with socket.socket() as probe:  # a free port for the sink
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sink.py"), str(port)])
-    try:
-        for _ in range(50):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/count", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    from run import running_sink  # bench/run.py
+
+    with running_sink() as sink_url:
         os.environ.pop("OTEL_SDK_DISABLED", None)
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as LibraryExporter
 
@@ -112,11 +100,8 @@ def main() -> None:
         print(f"encoding only: library {library:5.1f} µs per span, jiwoo.otlp_wire {ours:5.1f} µs per span")
         for name, exporter_class in (("library encoder", LibraryExporter), ("jiwoo.otlp_wire", JiwooExporter)):
             for batch_size in (64, 256, 512):
-                cost = cost_per_span(exporter_class, batch_size, args.spans, f"http://127.0.0.1:{port}/v1/traces")
+                cost = cost_per_span(exporter_class, batch_size, args.spans, f"{sink_url}/v1/traces")
                 print(f"{name:16} batch {batch_size:4}: {cost:5.1f} µs CPU per span, created and exported")
-    finally:
-        sink.terminate()
-        sink.wait()
 
 
 if __name__ == "__main__":

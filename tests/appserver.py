@@ -19,6 +19,8 @@ from urllib.parse import urlparse, urlunparse
 import requests
 from django.conf import settings
 
+from bench.procfs import child_pids
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -106,22 +108,7 @@ class AppServer:
         raise RuntimeError(f"gunicorn did not answer in {timeout} s:\n{self.log_path.read_text()}")
 
     def worker_pids(self) -> list[int]:
-        children = []
-        for status in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = status.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid:
-                children.append(int(status.parent.name))
-        return sorted(children)
-
-    @staticmethod
-    def rss_kib(pid: int) -> int:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise ValueError(f"no VmRSS for {pid}")
+        return child_pids(self.process.pid)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
         if self.process is None:

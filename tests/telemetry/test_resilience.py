@@ -5,6 +5,7 @@ import time
 import pytest
 import requests
 
+from bench.procfs import rss_kib
 from tests.appserver import Visitor
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,7 @@ def drive(server, count: int) -> list[float]:
 
 
 def rss_of_workers(server) -> int:
-    return sum(server.rss_kib(pid) for pid in server.worker_pids())
+    return sum(rss_kib(pid) for pid in server.worker_pids())
 
 
 @pytest.mark.parametrize("collector", ["stopped", "hanging"])
