@@ -5,7 +5,7 @@ import socket
 import pytest
 from django.conf import settings
 
-from jiwoo.redis_pool import breaker
+from logs_app.redis_pool import breaker
 
 PASSWORD = "a-long-Test-passw0rd"
 

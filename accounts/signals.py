@@ -3,28 +3,28 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from jiwoo import events, telemetry
-from jiwoo.middleware import bind_user
+from accounts.metrics import logins
+from observability import events
+from observability.context import bind_user
 
 
 @receiver(user_logged_in)
 def on_login(sender, request, user, **kwargs) -> None:
     bind_user(request)
-    telemetry.logins.add(1, {"outcome": "success"})
-    events.emit(request, "user.login", "user logged in")
+    logins.add(1, {"outcome": "success"})
+    events.emit("user.login", "user logged in")
 
 
 @receiver(user_logged_out)
 def on_logout(sender, request, user, **kwargs) -> None:
-    events.emit(request, "user.logout", "user logged out")
+    events.emit("user.logout", "user logged out")
 
 
 @receiver(user_login_failed)
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
     # Django has already replaced the password in `credentials`; only the username is used.
-    telemetry.logins.add(1, {"outcome": "failure"})
+    logins.add(1, {"outcome": "failure"})
     events.emit(
-        request,
         "user.login_failed",
         "log-in failed",
         username_tried=str(credentials.get("username", ""))[:150],

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.forms import SignUpForm
-from jiwoo import events
+from observability import events
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -27,7 +27,7 @@ def signup(request):
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         # After the log-in's own event, so the request (its span, its activity entry) is the sign-up.
-        events.emit(request, "user.signup", "user signed up")
+        events.emit("user.signup", "user signed up")
         messages.success(request, _("Welcome to jiwoo, %(username)s!") % {"username": user.get_username()})
         return redirect("messages:list")
     return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
@@ -42,5 +42,5 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        events.emit(self.request, "user.password_change", "password changed")
+        events.emit("user.password_change", "password changed")
         return response

@@ -61,7 +61,7 @@ def measure(args) -> dict:
     from django.test import Client
 
     import jiwoo.wsgi
-    from jiwoo import telemetry
+    from observability import telemetry
 
     django.setup()
     user = get_user_model().objects.get(username=args.user)

@@ -4,7 +4,7 @@
 
 Starts bench/sink.py, makes spans the way a request does (a little apart, not back to back),
 and prints the CPU per span for several export batch sizes, the exporter thread included,
-with the library's OTLP/HTTP exporter and with jiwoo.otlp_wire's (same bytes, own encoder).
+with the library's OTLP/HTTP exporter, and what encoding alone costs.
 It is also the machine's yardstick: compare runs on different machines by this number.
 """
 
@@ -40,16 +40,13 @@ def cost_per_span(exporter_class, batch_size: int, spans: int, endpoint: str) ->
     return (time.process_time() - started) / spans * 1e6
 
 
-def encoding_cost(batches: int = 200) -> tuple[float, float]:
-    """CPU per span to encode a batch of 64 request-like spans (a server span, five SQL spans):
-    the library's encoder, then jiwoo.otlp_wire's."""
+def encoding_cost(batches: int = 200) -> float:
+    """CPU per span to encode a batch of 64 request-like spans (a server span, five SQL spans)."""
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as library_encode
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from opentelemetry.trace import SpanKind
-
-    from jiwoo.otlp_wire import encode_spans
 
     memory = InMemorySpanExporter()
     provider = TracerProvider(shutdown_on_exit=False)
@@ -75,13 +72,10 @@ def encoding_cost(batches: int = 200) -> tuple[float, float]:
                 with database.start_as_current_span("SELECT", kind=SpanKind.CLIENT, attributes=sql_attributes):
                     pass
     spans = memory.get_finished_spans()[:64]
-    costs = []
-    for encode in (lambda: library_encode(spans).SerializePartialToString(), lambda: encode_spans(spans)):
-        started = time.process_time()
-        for _ in range(batches):
-            encode()
-        costs.append((time.process_time() - started) / batches / len(spans) * 1e6)
-    return costs[0], costs[1]
+    started = time.process_time()
+    for _ in range(batches):
+        library_encode(spans).SerializePartialToString()
+    return (time.process_time() - started) / batches / len(spans) * 1e6
 
 
 def main() -> None:
@@ -92,16 +86,12 @@ def main() -> None:
 
     with running_sink() as sink_url:
         os.environ.pop("OTEL_SDK_DISABLED", None)
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as LibraryExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        from jiwoo.otlp_wire import OTLPSpanExporter as JiwooExporter
-
-        library, ours = encoding_cost()
-        print(f"encoding only: library {library:5.1f} µs per span, jiwoo.otlp_wire {ours:5.1f} µs per span")
-        for name, exporter_class in (("library encoder", LibraryExporter), ("jiwoo.otlp_wire", JiwooExporter)):
-            for batch_size in (64, 256, 512):
-                cost = cost_per_span(exporter_class, batch_size, args.spans, f"{sink_url}/v1/traces")
-                print(f"{name:16} batch {batch_size:4}: {cost:5.1f} µs CPU per span, created and exported")
+        print(f"encoding only: library {encoding_cost():5.1f} µs per span")
+        for batch_size in (64, 256, 512):
+            cost = cost_per_span(OTLPSpanExporter, batch_size, args.spans, f"{sink_url}/v1/traces")
+            print(f"batch {batch_size:4}: {cost:5.1f} µs CPU per span, created and exported")
 
 
 if __name__ == "__main__":

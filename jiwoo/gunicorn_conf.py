@@ -10,8 +10,8 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiwoo.settings")
 
-from jiwoo import telemetry
-from jiwoo.log import logging_config
+from observability import telemetry
+from observability.json_logging import logging_config
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

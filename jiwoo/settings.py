@@ -12,8 +12,9 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from jiwoo import __version__
-from jiwoo.log import logging_config
-from jiwoo.telemetry import resolve_service_name
+from observability.context import trusted_networks
+from observability.json_logging import logging_config
+from observability.telemetry import resolve_service_name
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -49,11 +50,15 @@ INSTALLED_APPS = [
     "accounts",
     "messages_app",
     "logs_app",
+    "operations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Tells each request's story (log context, http.request line, activity entry); outside the
+    # session middleware so its duration includes the session save. See docs/ARCHITECTURE.md.
+    "observability.middleware.RequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,9 +67,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Outside RequestContextMiddleware, so the Redis write is not counted in the duration.
-    "logs_app.middleware.RecentActivityMiddleware",
-    "jiwoo.middleware.RequestContextMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -82,7 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "jiwoo.context_processors.trace",
+                "observability.context_processors.trace",
             ],
         },
     },
@@ -108,8 +110,11 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # The same backend, with its health check (SELECT 1) left out of every trace.
-        DATABASES["default"]["ENGINE"] = "jiwoo.postgresql"
+        DATABASES["default"]["ENGINE"] = "observability.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+# A password given on its own is used as it is: it never has to be URL-encoded into DATABASE_URL.
+if env.str("DATABASE_PASSWORD", default=""):
+    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: sessions (cached_db, so the database still holds them when Redis is down) and the
@@ -117,17 +122,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="jiwoo")
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.2)
+# Like DATABASE_PASSWORD: a password with "@" or "/" needs no encoding when given on its own.
+REDIS_PASSWORD = env.str("REDIS_PASSWORD", default="")
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
         "OPTIONS": {
-            "CONNECTION_POOL_CLASS": "jiwoo.redis_pool.BreakerConnectionPool",
+            "CONNECTION_POOL_CLASS": "logs_app.redis_pool.BreakerConnectionPool",
             "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
             "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
             # A Redis outage degrades the cache to misses instead of failing the request.
             "IGNORE_EXCEPTIONS": True,
+            **({"PASSWORD": REDIS_PASSWORD} if REDIS_PASSWORD else {}),
         },
     }
 }
@@ -140,7 +148,7 @@ RECENT_ACTIVITY_ENABLED = env.bool("RECENT_ACTIVITY_ENABLED", default=True)
 # Entries are written by a per-process background thread, off the request's path.
 RECENT_ACTIVITY_BACKGROUND = env.bool("RECENT_ACTIVITY_BACKGROUND", default=True)
 REQUEST_LOG_ENABLED = env.bool("DJANGO_REQUEST_LOG", default=True)
-RECENT_LOGS_KEY = f"{REDIS_KEY_PREFIX}:recent-activity"
+RECENT_ACTIVITY_KEY = f"{REDIS_KEY_PREFIX}:recent-activity"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -160,7 +168,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "jiwoo.middleware.client_address"
+AXES_CLIENT_IP_CALLABLE = "observability.context.client_address"
 AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "messages:list"
@@ -177,24 +185,25 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# The container image runs collectstatic at build time and so serves hashed, compressed files;
-# without it (make run, the tests) WhiteNoise serves the source files through the finders.
-_collected = (STATIC_ROOT / "staticfiles.json").exists()
+# The container image sets DJANGO_STATIC_MANIFEST=true for its build-time collectstatic and at
+# run time: hashed, compressed files served with a far-future Cache-Control. Without it
+# (make run, the tests) WhiteNoise serves the source files through the finders.
+STATIC_MANIFEST = env.bool("DJANGO_STATIC_MANIFEST", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if _collected
+            if STATIC_MANIFEST
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-WHITENOISE_USE_FINDERS = not _collected
-if not _collected:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+if not STATIC_MANIFEST:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 
-CSRF_FAILURE_VIEW = "jiwoo.views.csrf_failure"
+CSRF_FAILURE_VIEW = "observability.errors.csrf_failure"
 
 # Requests larger than this are refused with a 400; a message is at most 2,000 characters.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
@@ -236,13 +245,14 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Addresses of reverse proxies whose X-Forwarded-For is trusted for the client address.
-TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
+# Addresses or CIDR networks of reverse proxies whose X-Forwarded-For is trusted for the client
+# address (logs, activity, log-in throttling), e.g. 10.0.0.0/8 for the ingress pods.
+TRUSTED_PROXIES = trusted_networks(env.list("DJANGO_TRUSTED_PROXIES", default=[]))
 
 # The OpenTelemetry service.name; every log line carries it as service_name.
 SERVICE_NAME = resolve_service_name()
 
-# One JSON object per line on stdout for every logger; see jiwoo/log.py.
+# One JSON object per line on stdout for every logger; see observability/json_logging.py.
 LOGGING = logging_config(level=env.str("DJANGO_LOG_LEVEL", default="INFO").upper(), service_name=SERVICE_NAME)
 
 # Grafana Explore links from the activity page (optional): the base URL and datasource uids.

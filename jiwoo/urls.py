@@ -1,13 +1,14 @@
-"""Top-level URLs. The probes /healthz and /readyz are answered in front of Django (jiwoo.health)."""
+"""Top-level URLs. The probes /healthz and /readyz are answered in front of Django (observability.probes)."""
 
 from django.contrib import admin
 from django.urls import include, path
 
-from jiwoo import views
-from jiwoo.browser_events import browser_events
+from messages_app.views import home
+from observability import errors
+from observability.browser_events import browser_events
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("messages/", include("messages_app.urls")),
     path("logs/", include("logs_app.urls")),
@@ -18,7 +19,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
-handler400 = views.bad_request
-handler403 = views.permission_denied
-handler404 = views.page_not_found
-handler500 = views.server_error
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

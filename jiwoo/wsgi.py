@@ -6,8 +6,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiwoo.settings")
 
 from django.core.wsgi import get_wsgi_application
 
-from jiwoo import telemetry
-from jiwoo.health import HealthCheckApp
+from observability import telemetry
+from observability.probes import HealthCheckApp
 
 telemetry.setup()
 application = HealthCheckApp(get_wsgi_application())

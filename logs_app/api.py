@@ -2,7 +2,7 @@ from http import HTTPStatus
 
 from django.http import JsonResponse
 
-from jiwoo.api import ApiError, api_view, int_param
+from api.helpers import ApiError, api_view, int_param
 from logs_app.store import ActivityUnavailable
 from logs_app.views import recent_for
 

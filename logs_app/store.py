@@ -20,8 +20,8 @@ from django.conf import settings
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.exceptions import RedisError
 
-from jiwoo import telemetry
-from jiwoo.redis_pool import get_redis
+from logs_app import metrics
+from logs_app.redis_pool import get_redis
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,11 @@ class ActivityUnavailable(Exception):
 
 
 def _all_key() -> str:
-    return f"{settings.RECENT_LOGS_KEY}:all"
+    return f"{settings.RECENT_ACTIVITY_KEY}:all"
 
 
 def _user_key(username: str) -> str:
-    return f"{settings.RECENT_LOGS_KEY}:user:{username}"
+    return f"{settings.RECENT_ACTIVITY_KEY}:user:{username}"
 
 
 def activity_write(entries: list[dict]) -> bool:
@@ -68,7 +68,7 @@ def activity_write(entries: list[dict]) -> bool:
 
 
 def _count_failures(count: int, reason: str) -> None:
-    telemetry.recent_activity_write_failures.add(count)
+    metrics.write_failures.add(count)
     logger.warning(
         "%d recent-activity entries not recorded: %s",
         count,

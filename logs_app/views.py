@@ -3,9 +3,9 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from jiwoo import events
 from logs_app.grafana import grafana_links
 from logs_app.store import ActivityUnavailable, activity_recent
+from observability import events
 
 PAGE_ENTRIES = 50
 
@@ -25,7 +25,7 @@ def recent_activity_page(request):
         entries, unavailable = [], True
     for entry in entries:
         entry["links"] = grafana_links(entry.get("trace_id"))
-    events.emit(request, "page.view", "activity page viewed")
+    events.emit("page.view", "activity page viewed")
     return render(
         request,
         "logs_app/recent.html",

@@ -5,11 +5,11 @@ from http import HTTPStatus
 from django.core.paginator import EmptyPage
 from django.http import Http404, HttpResponse, JsonResponse
 
-from jiwoo import events
-from jiwoo.api import ApiError, api_view, int_param, json_body
+from api.helpers import ApiError, api_view, int_param, json_body
 from messages_app.forms import MessageForm, SearchForm
 from messages_app.selectors import message_get, message_page
 from messages_app.services import message_create, message_delete
+from observability import events
 
 
 def _field_errors(form) -> dict:
@@ -32,7 +32,7 @@ def messages_collection(request):
         raise ApiError(HTTPStatus.BAD_REQUEST, "'page' is out of range: there is no such page.") from None
     paginator = page.paginator
     if query:
-        events.emit(request, "message.search", "messages searched", query_length=len(query), results=paginator.count)
+        events.emit("message.search", "messages searched", query_length=len(query), results=paginator.count)
     return JsonResponse(
         {
             "results": [message.as_json() for message in page],
@@ -58,7 +58,7 @@ def _create(request):
     if not form.is_valid():
         raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", _field_errors(form))
     message = message_create(author=request.user, text=form.cleaned_data["text"])
-    events.emit(request, "message.create", "message saved", message_id=message.pk, length=len(message.text))
+    events.emit("message.create", "message saved", message_id=message.pk, length=len(message.text))
     return JsonResponse(message.as_json(), status=HTTPStatus.CREATED)
 
 
@@ -70,6 +70,6 @@ def message_detail(request, pk: int):
         raise ApiError(HTTPStatus.NOT_FOUND, "No such message.") from exc
     if request.method == "DELETE":
         message_delete(message=message)
-        events.emit(request, "message.delete", "message deleted", message_id=pk)
+        events.emit("message.delete", "message deleted", message_id=pk)
         return HttpResponse(status=HTTPStatus.NO_CONTENT)
     return JsonResponse(message.as_json())

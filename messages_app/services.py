@@ -1,6 +1,6 @@
 """Writes to messages. Reads live in selectors.py."""
 
-from jiwoo import telemetry
+from messages_app.metrics import messages_created
 from messages_app.models import Message
 
 
@@ -14,7 +14,7 @@ def message_create(*, author, text: str) -> Message:
     message = Message(author=author, text=text.strip())
     message.full_clean(exclude=["author"])
     message.save()
-    telemetry.messages_created.add(1)
+    messages_created.add(1)
     return message
 
 

@@ -7,10 +7,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jiwoo import events
 from messages_app.forms import MessageForm, SearchForm
 from messages_app.selectors import message_get, message_page
 from messages_app.services import message_create, message_delete
+from observability import events
 
 PAGE_SIZE = 20
 
@@ -20,7 +20,7 @@ def message_list_page(request):
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         message = message_create(author=request.user, text=form.cleaned_data["text"])
-        events.emit(request, "message.create", "message saved", message_id=message.pk, length=len(message.text))
+        events.emit("message.create", "message saved", message_id=message.pk, length=len(message.text))
         messages.success(request, _("Message saved."))
         return redirect("messages:list")
 
@@ -29,14 +29,13 @@ def message_list_page(request):
     page = _page(request, query)
     if query:
         events.emit(
-            request,
             "message.search",
             "messages searched",
             query_length=len(query),
             results=page.paginator.count,
         )
     elif request.method == "GET":
-        events.emit(request, "page.view", "messages page viewed", page=page.number)
+        events.emit("page.view", "messages page viewed", page=page.number)
     return render(
         request,
         "messages_app/message_list.html",
@@ -63,6 +62,11 @@ def _page(request, query: str):
 def message_delete_view(request, pk: int):
     message = message_get(author=request.user, pk=pk)
     message_delete(message=message)
-    events.emit(request, "message.delete", "message deleted", message_id=pk)
+    events.emit("message.delete", "message deleted", message_id=pk)
     messages.success(request, _("Message deleted."))
     return redirect("messages:list")
+
+
+def home(request):
+    """Send a logged-in user to their messages, anyone else to the log-in page."""
+    return redirect("messages:list" if request.user.is_authenticated else "accounts:login")

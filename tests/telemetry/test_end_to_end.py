@@ -41,6 +41,8 @@ def journey(tmp_path_factory):
             "csrf_failure": visitor.session.post(f"{server.url}/messages/", data={"text": "no token"}, timeout=10),
             "joined": visitor.get("/messages/", headers={"traceparent": f"00-{caller_trace_id}-{'ab' * 8}-01"}),
         }
+        # As a kubelet calls them: by the pod's address, whatever the Host header.
+        probes = [visitor.session.get(f"{server.url}{path}", timeout=10) for path in ("/healthz", "/readyz") * 3]
         page_trace_id = re.search(r'name="trace-id" content="([0-9a-f]{32})"', responses["search"].text).group(1)
         responses["browser_events"] = visitor.api(
             "POST",
@@ -63,6 +65,7 @@ def journey(tmp_path_factory):
         "caller_trace_id": caller_trace_id,
         "page_trace_id": page_trace_id,
         "exit_code": exit_code,
+        "probes": probes,
         "log_text": server.log_text(),
         "cookies": visitor.session.cookies.get_dict(),
     }
@@ -127,6 +130,18 @@ def test_the_connection_health_check_makes_no_span(journey):
     statements = [s["attributes"].get("db.statement") for s in journey["spans"]]
     assert any(statements), "no database spans at all"
     assert "SELECT 1" not in statements
+
+
+def test_probes_answer_and_make_no_spans(journey):
+    """/healthz and /readyz are answered in front of Django, their query and PING untraced."""
+    assert [response.status_code for response in journey["probes"]] == [200] * 6
+    assert all(response.json()["status"] == "ok" for response in journey["probes"])
+    spans = journey["spans"]
+    assert spans, "no spans at all: the test proves nothing"
+    # Every span the app makes belongs to a request: a root span is always a server span.
+    roots = [s for s in spans if not s.get("parent_span_id") and s["kind"] != SERVER_KIND]
+    assert roots == [], [(s["name"], s["attributes"].get("db.statement")) for s in roots]
+    assert not [s for s in spans if "/healthz" in str(s["attributes"]) or "/readyz" in str(s["attributes"])]
 
 
 def test_every_log_line_in_a_request_points_at_a_received_span(journey):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 
-from jiwoo.api import ApiError, error_response
+from api.helpers import ApiError, error_response
 
 logger = logging.getLogger("jiwoo.browser")
 

@@ -4,7 +4,7 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from jiwoo.browser_events import MAX_BODY_BYTES, RATE_LIMIT_PER_MINUTE
+from observability.browser_events import MAX_BODY_BYTES, RATE_LIMIT_PER_MINUTE
 
 URL = "/api/events"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

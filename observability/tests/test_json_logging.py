@@ -1,4 +1,4 @@
-"""The JSON log line: the fields DESIGN.md fixes, on one line, whatever the input."""
+"""The JSON log line: the fields docs/ARCHITECTURE.md lists, on one line, whatever the input."""
 
 import io
 import json
@@ -7,8 +7,9 @@ import logging
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from jiwoo.log import ContextFilter, JsonFormatter, logging_config, request_context
-from jiwoo.telemetry import DroppedTelemetryFilter
+from observability.context import RequestStory, story_bound
+from observability.json_logging import ContextFilter, JsonFormatter, logging_config
+from observability.telemetry import DroppedTelemetryFilter
 
 
 @pytest.fixture
@@ -63,11 +64,8 @@ def test_trace_context_of_the_active_span(emit):
 
 def test_request_context_is_added(emit):
     log, _, _ = emit
-    token = request_context.set({"user": "alice", "request_id": "abc", "client_ip": "10.0.0.1"})
-    try:
+    with story_bound(RequestStory(request_id="abc", client_ip="10.0.0.1", user="alice")):
         line = log("in a request")
-    finally:
-        request_context.reset(token)
 
     assert (line["user"], line["request_id"], line["client_ip"]) == ("alice", "abc", "10.0.0.1")
 

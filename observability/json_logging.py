@@ -1,22 +1,19 @@
 """Logging for jiwoo: every record, from any logger, is one JSON object on one line of stdout.
 
-``ContextFilter`` adds the service name, the active span's trace context and the context the
-request middleware bound (user, request id, client address); ``JsonFormatter`` writes the
-fields that DESIGN.md fixes. Settings and the gunicorn config only call ``logging_config``.
+``ContextFilter`` adds the service name, the active span's trace context and the story of the
+request being handled (user, request id, client address); ``JsonFormatter`` writes the fields
+of the log line (docs/ARCHITECTURE.md lists them and where each comes from). Settings and the
+gunicorn config only call ``logging_config``.
 """
 
 import logging
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry import trace
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from jiwoo import telemetry
-
-# What the request middleware knows about the request being handled on this thread.
-request_context: ContextVar[dict[str, Any] | None] = ContextVar("jiwoo_request_context", default=None)
+from observability import telemetry
+from observability.context import current_story
 
 # LogRecord attributes that are not JSON and say nothing a field does not already say.
 _DROPPED_ATTRS = ("request", "server_time", "color_message")
@@ -25,14 +22,6 @@ _DROPPED_ATTRS = ("request", "server_time", "color_message")
 def format_timestamp(created: float) -> str:
     """RFC 3339 UTC with milliseconds, e.g. 2026-11-26T15:39:23.123Z."""
     return datetime.fromtimestamp(created, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def current_trace_ids() -> tuple[str, str] | None:
-    """The active span's trace and span id as lower-case hex, or None outside a span."""
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return None
-    return format(context.trace_id, "032x"), format(context.span_id, "016x")
 
 
 class ContextFilter(logging.Filter):
@@ -47,19 +36,19 @@ class ContextFilter(logging.Filter):
         if not hasattr(record, "service_name"):
             record.service_name = self.service_name
         if not hasattr(record, "trace_id"):
-            ids = current_trace_ids()
+            ids = telemetry.current_trace_ids()
             if ids is not None:
                 record.trace_id, record.span_id = ids
-        bound = request_context.get()
-        if bound:
-            for key, value in bound.items():
-                if value is not None and not hasattr(record, key):
+        story = current_story()
+        if story is not None:
+            for key, value in story.log_fields().items():
+                if not hasattr(record, key):
                     setattr(record, key, value)
         return True
 
 
 class JsonFormatter(OrjsonFormatter):
-    """One JSON object per record with the DESIGN.md field names; exceptions as three fields."""
+    """One JSON object per record with the log line's field names; exceptions as three fields."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("reserved_attrs", None)

@@ -4,6 +4,7 @@
 ``jiwoo.wsgi`` calls it for every other server (a second call in the same process does
 nothing). Configuration is the standard ``OTEL_*`` variables: with no OTLP endpoint nothing
 is exported and nothing touches the network; with ``OTEL_SDK_DISABLED=true`` no SDK starts.
+docs/ARCHITECTURE.md shows where spans, metrics and logs go from here.
 """
 
 import atexit
@@ -24,27 +25,20 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SERVICE_NAME = "jiwoo"
 
-# Probes never reach Django (jiwoo.health answers them in front of it); static files do.
+# Probes never reach Django (observability.probes answers them in front of it); static files do.
 # The instrumentation matches these with re.search against the absolute URL, so anchor them.
 EXCLUDED_URLS = r"^[a-z]+://[^/]+/static/"
 
-# Instruments for jiwoo's own metrics. The API hands out proxies until setup() installs a
-# provider, so they can be created at import time and used from anywhere.
-_meter = metrics.get_meter("jiwoo", __version__)
-messages_created = _meter.create_counter(
-    "jiwoo.messages.created", unit="{message}", description="Messages saved by users."
-)
-logins = _meter.create_counter(
-    "jiwoo.logins", unit="{login}", description="Log-in attempts, by outcome (success, failure)."
-)
-recent_activity_write_failures = _meter.create_counter(
-    "jiwoo.recent_activity.write_failures",
-    unit="{entry}",
-    description="Recent-activity entries that could not be written to Redis.",
-)
-
 _setup_pid: int | None = None
 _providers: list = []
+
+
+def current_trace_ids() -> tuple[str, str] | None:
+    """The active span's trace and span id as lower-case hex, or None outside a span."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
 
 
 def resolve_service_name() -> str:
@@ -89,18 +83,13 @@ def _exporter_wanted(signal: str, default: str = "otlp") -> bool:
 
 
 def _otlp_exporter(signal: str):
-    """The OTLP exporter for TRACES, METRICS or LOGS over the configured protocol (gRPC or HTTP)."""
+    """The library's OTLP exporter for TRACES, METRICS or LOGS over the configured protocol."""
     if _protocol(signal) == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc import _log_exporter, metric_exporter, trace_exporter
-
-        span_exporter = trace_exporter.OTLPSpanExporter
     else:
-        from opentelemetry.exporter.otlp.proto.http import _log_exporter, metric_exporter
-
-        # The library's HTTP exporter with a faster encoder (same bytes): see jiwoo.otlp_wire.
-        from jiwoo.otlp_wire import OTLPSpanExporter as span_exporter
+        from opentelemetry.exporter.otlp.proto.http import _log_exporter, metric_exporter, trace_exporter
     return {
-        "TRACES": span_exporter,
+        "TRACES": trace_exporter.OTLPSpanExporter,
         "METRICS": metric_exporter.OTLPMetricExporter,
         "LOGS": _log_exporter.OTLPLogExporter,
     }[signal]()
@@ -139,11 +128,9 @@ def setup() -> bool:
     _setup_pid = os.getpid()
     # Stable HTTP semantic conventions: http.server.request.duration, http.request.method ...
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-    # Export in batches of 256 spans rather than 512: encoding a batch holds the GIL, and with
-    # the library's encoder a request waiting behind 512 spans took p99 from 3 to 29 ms in
-    # bench/. jiwoo.otlp_wire encodes about five times faster, so 256 spans hold it ~2 ms here, and
-    # each HTTP round trip to the collector is shared by four times as many spans as with 64.
-    os.environ.setdefault("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "256")
+    # Export in batches of 64 spans rather than 512: encoding a batch holds the GIL, and a
+    # request waiting behind 512 spans took p99 from 3 to 29 ms in bench/ (docs/BENCHMARKS.md).
+    os.environ.setdefault("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64")
 
     from opentelemetry.instrumentation.propagators import (
         TraceResponsePropagator,
@@ -180,7 +167,7 @@ def setup() -> bool:
 
 
 def _setup_log_export(resource) -> None:
-    """The provider behind the OTLP logging handler that jiwoo.log.logging_config adds."""
+    """The provider behind the OTLP logging handler that json_logging.logging_config adds."""
     from opentelemetry._logs import set_logger_provider
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor

@@ -1,23 +1,18 @@
-"""Project-wide views: the front door and the error pages (JSON under /api/, styled HTML elsewhere)."""
+"""Error pages that show the trace id: JSON under /api/, styled HTML elsewhere."""
 
 import sys
 from http import HTTPStatus
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from jiwoo.api import error_response
-from jiwoo.context_processors import trace
+from api.helpers import error_response
+from observability.context_processors import trace
 
 API_PREFIX = "/api/"
-
-
-def home(request):
-    """Send a logged-in user to their messages, anyone else to the log-in page."""
-    return redirect("messages:list" if request.user.is_authenticated else "accounts:login")
 
 
 def _error(request, status: int, template: str, api_message: str):

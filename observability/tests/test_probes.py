@@ -3,7 +3,13 @@ from http import HTTPStatus
 
 import pytest
 
-from jiwoo.health import HealthCheckApp
+from observability.probes import HealthCheckApp, ReadinessLog
+
+
+@pytest.fixture(autouse=True)
+def _fresh_readiness_log(monkeypatch):
+    """Each test starts with every dependency considered up, as a new process does."""
+    monkeypatch.setattr("observability.probes.readiness_log", ReadinessLog())
 
 
 def call(path: str, host: str = "10.244.1.17:8000"):
@@ -29,7 +35,7 @@ def call(path: str, host: str = "10.244.1.17:8000"):
 
 def test_liveness_answers_without_io(monkeypatch):
     # No django_db mark: a database query here would raise. Redis must not be touched either.
-    monkeypatch.setattr("jiwoo.health.get_redis", lambda: pytest.fail("liveness touched Redis"))
+    monkeypatch.setattr("observability.probes.get_redis", lambda: pytest.fail("liveness touched Redis"))
     status, body, passed_on = call("/healthz")
 
     assert status == HTTPStatus.OK
@@ -46,12 +52,38 @@ def test_readiness_checks_database_and_redis():
 
 
 @pytest.mark.django_db(transaction=True)  # probes run outside any transaction
-def test_readiness_names_redis_when_it_is_down(redis_down):
+def test_readiness_reports_redis_down_but_stays_ready(redis_down, caplog):
+    """The app serves without Redis: losing Redis must not take every pod out of the Service."""
+    caplog.set_level("INFO", logger="observability.probes")
+    first = call("/readyz")
+    second = call("/readyz")
+
+    for status, body, _ in (first, second):
+        assert status == HTTPStatus.OK
+        assert body["checks"] == {"database": "ok", "redis": "down"}
+        assert body["status"] == "degraded"
+        assert "redis" in body["error"]
+    # Said once when it went down, not on every probe.
+    degraded = [r for r in caplog.records if getattr(r, "event", None) == "health.degraded"]
+    assert [r.check for r in degraded] == ["redis"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readiness_logs_recovery_once(settings, closed_port, caplog):
+    caplog.set_level("INFO", logger="observability.probes")
+    healthy_caches = settings.CACHES
+    settings.CACHES = {"default": {**healthy_caches["default"], "LOCATION": f"redis://127.0.0.1:{closed_port}/0"}}
+    call("/readyz")
+    settings.CACHES = healthy_caches
+    from logs_app.redis_pool import breaker
+
+    breaker._open_until.clear()  # the breaker would fail fast for two seconds more
     status, body, _ = call("/readyz")
 
-    assert status == HTTPStatus.SERVICE_UNAVAILABLE
-    assert body["checks"] == {"database": "ok", "redis": "down"}
-    assert "redis" in body["error"]
+    assert status == HTTPStatus.OK
+    assert body == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    events = [getattr(r, "event", None) for r in caplog.records if r.name == "observability.probes"]
+    assert events == ["health.degraded", "health.recovered"]
 
 
 @pytest.mark.django_db(transaction=True)  # probes run outside any transaction
@@ -67,6 +99,7 @@ def test_readiness_names_the_database_when_it_is_down(monkeypatch):
 
     assert status == HTTPStatus.SERVICE_UNAVAILABLE
     assert body["checks"]["database"] == "down"
+    assert body["error"] == "database unreachable"
 
 
 def test_other_paths_go_to_django():

@@ -1,6 +1,6 @@
 """Template context shared by every page."""
 
-from jiwoo.log import current_trace_ids
+from observability.telemetry import current_trace_ids
 
 
 def trace(request) -> dict:

@@ -1,6 +1,6 @@
 import pytest
 
-from jiwoo import telemetry
+from observability import telemetry
 
 
 @pytest.mark.parametrize(
@@ -71,9 +71,8 @@ def test_http_protobuf_is_the_default(monkeypatch):
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     exporter = telemetry._otlp_exporter("TRACES")
-    # The library's HTTP exporter, with jiwoo.otlp_wire's encoder.
-    assert isinstance(exporter, OTLPSpanExporter)
-    assert type(exporter).__module__ == "jiwoo.otlp_wire"
+    # The library's own HTTP exporter: encoding, limits, retries and self-metrics as it does them.
+    assert type(exporter) is OTLPSpanExporter
     assert exporter._endpoint == "http://127.0.0.1:4318/v1/traces"
     assert type(telemetry._otlp_exporter("METRICS")).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
 
