@@ -16,11 +16,18 @@ def load_values(name: str) -> dict:
     return yaml.safe_load((CHART_DIR / "ci" / name).read_text()) or {}
 
 
-def render(values: dict | None = None, *, chart_dir: Path = CHART_DIR, is_upgrade: bool = False) -> list[dict]:
+def render(
+    values: dict | None = None,
+    *,
+    chart_dir: Path = CHART_DIR,
+    is_upgrade: bool = False,
+    name: str = RELEASE,
+    namespace: str = NAMESPACE,
+) -> list[dict]:
     """Every object the chart renders for these values (NOTES.txt left out)."""
     chart = helm.Chart.load(chart_dir)
     manifests = chart.render(
-        values or {}, name=RELEASE, namespace=NAMESPACE, is_install=not is_upgrade, is_upgrade=is_upgrade
+        values or {}, name=name, namespace=namespace, is_install=not is_upgrade, is_upgrade=is_upgrade
     )
     return [
         document

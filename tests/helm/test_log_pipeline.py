@@ -164,7 +164,7 @@ def test_promtail_and_alloy_run_the_same_pipeline():
 
 def test_dashboard_queries_use_only_labels_and_fields_the_pipeline_produces(app_lines):
     objects = render_set("ingress-hpa-pdb-values.yaml")
-    dashboard = json.loads(one(objects, "ConfigMap", "jiwoo-dashboard")["data"]["jiwoo.json"])
+    dashboard = json.loads(one(objects, "ConfigMap", "jiwoo-jiwoo-dashboard")["data"]["jiwoo.json"])
     request_fields = set(json.loads(next(line for line in app_lines if '"event":"http.request"' in line)))
     expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
     assert len(expressions) >= 5
@@ -188,14 +188,16 @@ def test_dashboard_queries_use_only_labels_and_fields_the_pipeline_produces(app_
 
 def test_datasources_link_logs_to_traces_and_back():
     objects = render_set("ingress-hpa-pdb-values.yaml")
-    provisioning = yaml.safe_load(one(objects, "ConfigMap", "jiwoo-datasources")["data"]["jiwoo-datasources.yaml"])
+    configmap = one(objects, "ConfigMap", "jiwoo-jiwoo-datasources")
+    (provisioning,) = (yaml.safe_load(text) for text in configmap["data"].values())
     by_type = {ds["type"]: ds for ds in provisioning["datasources"]}
 
     derived = by_type["loki"]["jsonData"]["derivedFields"][0]
-    assert (derived["matcherType"], derived["matcherRegex"], derived["datasourceUid"]) == ("label", "trace_id", "tempo")
+    assert (derived["matcherType"], derived["matcherRegex"]) == ("label", "trace_id")
+    assert derived["datasourceUid"] == by_type["tempo"]["uid"]
     to_logs = by_type["tempo"]["jsonData"]["tracesToLogsV2"]
-    assert to_logs["datasourceUid"] == "loki"
+    assert to_logs["datasourceUid"] == by_type["loki"]["uid"]
     assert "trace_id=" in to_logs["query"]
     assert "service_name=" in to_logs["query"]
-    assert one(objects, "ConfigMap", "jiwoo-datasources")["metadata"]["labels"]["grafana_datasource"] == "1"
-    assert one(objects, "ConfigMap", "jiwoo-dashboard")["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert configmap["metadata"]["labels"]["grafana_datasource"] == "1"
+    assert one(objects, "ConfigMap", "jiwoo-jiwoo-dashboard")["metadata"]["labels"]["grafana_dashboard"] == "1"

@@ -65,10 +65,13 @@ def test_hpa_and_pdb_target_the_app():
 def test_optional_parts_are_off_in_the_minimal_set():
     kinds = {o["kind"] for o in render_set("minimal-values.yaml")}
 
-    assert kinds.isdisjoint({"Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job", "DaemonSet", "Pod"})
+    assert kinds.isdisjoint(
+        {"Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job", "CronJob", "DaemonSet", "Pod"}
+    )
     assert kinds.isdisjoint({"ServiceAccount", "ClusterRole", "ClusterRoleBinding"})
-    web = one(render_set("minimal-values.yaml"), "Deployment", "jiwoo")["spec"]["template"]["spec"]["containers"][0]
-    assert not {"startupProbe", "livenessProbe", "readinessProbe"} & set(web)
+    spec = one(render_set("minimal-values.yaml"), "Deployment", "jiwoo")["spec"]["template"]["spec"]
+    assert not {"startupProbe", "livenessProbe", "readinessProbe"} & set(spec["containers"][0])
+    assert "initContainers" not in spec
 
 
 @pytest.mark.parametrize("value_set", VALUE_SETS)
@@ -125,7 +128,6 @@ def test_pods_know_where_they_run_for_the_resource_attributes():
     # $(VAR) expansion only sees variables defined earlier in the list.
     names = [e["name"] for e in web["env"]]
     assert names.index("K8S_POD_NAME") < names.index("OTEL_RESOURCE_ATTRIBUTES")
-    assert names.index("DATABASE_PASSWORD") < names.index("DATABASE_URL")
 
 
 def test_no_password_is_written_into_the_pod_spec_or_config():
@@ -133,8 +135,10 @@ def test_no_password_is_written_into_the_pod_spec_or_config():
     web = pod_spec(one(objects, "Deployment", "jiwoo"))["containers"][0]
     env = {e["name"]: e for e in web["env"]}
 
-    assert env["DATABASE_URL"]["value"] == "postgres://jiwoo:$(DATABASE_PASSWORD)@jiwoo-postgresql:5432/jiwoo"
+    assert env["DATABASE_URL"]["value"] == "postgres://jiwoo@jiwoo-postgresql:5432/jiwoo"
     assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-postgresql", "key": "password"}
+    assert env["REDIS_URL"]["value"] == "redis://jiwoo-redis:6379/0"
+    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-redis", "key": "redis-password"}
     assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo", "key": "secret-key"}
     assert "PASSWORD" not in str(one(objects, "ConfigMap", "jiwoo")["data"]).upper()
 
@@ -146,6 +150,8 @@ def test_external_services_come_from_the_existing_secrets():
 
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "database-url"}
     assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "redis-url"}
+    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "redis-password"}
+    assert "DATABASE_PASSWORD" not in env  # no password key given: the URL in the Secret carries it
     assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {
         "name": "jiwoo-external",
         "key": "django-secret-key",
@@ -157,38 +163,37 @@ def test_external_services_come_from_the_existing_secrets():
     assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.25"
 
 
-@pytest.mark.parametrize(
-    ("value_set", "hook"),
-    [("default-values.yaml", "post-install,pre-upgrade"), ("external-services-values.yaml", "pre-install,pre-upgrade")],
-)
-def test_migration_job_is_a_hook_ordered_for_its_database(value_set, hook):
+@pytest.mark.parametrize("value_set", ["default-values.yaml", "external-services-values.yaml"])
+def test_every_app_pod_migrates_under_the_lock_before_it_serves(value_set):
     objects = render_set(value_set)
-    job = one(objects, "Job", "jiwoo-migrate")
-    annotations = job["metadata"]["annotations"]
+    spec = pod_spec(one(objects, "Deployment", "jiwoo"))
+    (init,) = spec["initContainers"]
+    env = {e["name"]: e for e in init["env"]}
 
-    assert annotations["helm.sh/hook"] == hook
-    assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"].split(",")
-    container = pod_spec(job)["containers"][0]
-    assert "manage.py migrate --noinput" in container["command"][-1]
-    assert pod_spec(job)["restartPolicy"] == "Never"
-    # And the app waits for it either way.
-    init = pod_spec(one(objects, "Deployment", "jiwoo"))["initContainers"][0]
-    assert "migrate --check" in init["command"][-1]
+    assert init["command"][:3] == ["python", "manage.py", "migrate_locked"]
+    assert init["image"] == spec["containers"][0]["image"]
+    assert env["OTEL_SDK_DISABLED"]["value"] == "true"
+    assert {"DJANGO_SECRET_KEY", "DATABASE_URL"} <= set(env)
+    assert init["envFrom"] == spec["containers"][0]["envFrom"]
+    assert not find(objects, "Job")  # no hook Job: nothing runs outside the pods' own start
 
 
-def test_migration_before_install_brings_its_own_secret():
+def test_the_admin_secret_reaches_the_migration_only():
     objects = render_set("external-services-values.yaml")
-    secret = one(objects, "Secret", "jiwoo-migrate")
-    job = one(objects, "Job", "jiwoo-migrate")
-    env = {e["name"]: e for e in pod_spec(job)["containers"][0]["env"]}
+    spec = pod_spec(one(objects, "Deployment", "jiwoo"))
+    init_env = {e["name"]: e for e in spec["initContainers"][0]["env"]}
+    web_env = {e["name"] for e in spec["containers"][0]["env"]}
 
-    assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
-        job["metadata"]["annotations"]["helm.sh/hook-weight"]
-    )
-    assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "jiwoo-migrate"
-    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "database-url"}
-    assert "python manage.py ensure_admin" in pod_spec(job)["containers"][0]["command"][-1]
+    assert init_env["DJANGO_SUPERUSER_USERNAME"]["valueFrom"]["secretKeyRef"] == {
+        "name": "jiwoo-admin",
+        "key": "username",
+    }
+    assert init_env["DJANGO_SUPERUSER_EMAIL"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    assert not {n for n in web_env if n.startswith("DJANGO_SUPERUSER")}
+    assert "DJANGO_SUPERUSER_USERNAME" not in {
+        e["name"]
+        for e in pod_spec(one(render_set("default-values.yaml"), "Deployment", "jiwoo"))["initContainers"][0]["env"]
+    }
 
 
 def test_generated_secret_key_is_long_random_and_kept_on_uninstall():
@@ -230,10 +235,26 @@ def test_schema_rejects_a_misspelt_key_and_a_wrong_type():
         {"image": {"tag": 1}},
         {"ingress": {"enabeld": True}},
         {"telemetry": {"protocol": "udp"}},
-        {"postgresql": {"auth": {"password": "p@ss:word"}}},
+        {"image": {"digest": "latest"}},
+        {"django": {"trustedProxies": ["ingress.example.com"]}},
+        {"podDisruptionBudget": {"minAvailable": 1}},
     ):
         with pytest.raises(helm.HelmValuesError):
             chart.validate_schema(bad)
+
+
+def test_schema_accepts_global_a_digest_cidrs_and_any_password():
+    chart = helm.Chart.load(CHART_DIR)
+
+    chart.validate_schema(
+        {
+            "global": {"imageRegistry": "myregistry.azurecr.io", "anything": {"nested": True}},
+            "image": {"digest": "sha256:" + "ab" * 32},
+            "django": {"trustedProxies": ["10.244.0.0/16", "fd00::/8", "192.0.2.7"]},
+            "postgresql": {"auth": {"password": "p@ss:w/rd"}},
+            "redis": {"auth": {"password": "k3y/with+slash@and=="}},
+        }
+    )
 
 
 def test_promtail_and_alloy_are_mutually_exclusive():
@@ -250,13 +271,12 @@ def test_promtail_and_alloy_are_mutually_exclusive():
     [
         ({"postgresql": {"enabled": False}}, "externalDatabase"),
         ({"redis": {"enabled": False}}, "externalRedis"),
-        ({}, "loki.url"),
+        ({"loki": {"url": ""}}, "loki.url"),
     ],
 )
 def test_incomplete_values_fail_with_a_message_that_says_what_to_set(values, message):
-    base = {"loki": {"url": "http://loki/loki/api/v1/push"}} if message != "loki.url" else {}
     with pytest.raises(helm.HelmError, match=message):
-        render({**base, **values})
+        render(values)
 
 
 def test_log_shipper_reads_node_files_as_root_read_only_and_nothing_more():
@@ -264,15 +284,14 @@ def test_log_shipper_reads_node_files_as_root_read_only_and_nothing_more():
     daemonset = one(objects, "DaemonSet", "jiwoo-promtail")
     container = pod_spec(daemonset)["containers"][0]
     mounts = {m["name"]: m for m in container["volumeMounts"]}
-    role = one(objects, "ClusterRole", "jiwoo-promtail")
+    role = one(objects, "ClusterRole", "jiwoo-jiwoo-promtail")
 
     assert container["image"] == "grafana/promtail:3.6.11"
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["DAC_READ_SEARCH"]}
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert mounts["pods"]["readOnly"] is True
-    assert {v["name"]: v for v in pod_spec(daemonset)["volumes"]}["positions"]["hostPath"][
-        "type"
-    ] == "DirectoryOrCreate"
+    positions = {v["name"]: v for v in pod_spec(daemonset)["volumes"]}["positions"]["hostPath"]
+    assert positions == {"path": "/var/lib/jiwoo-promtail/jiwoo-jiwoo", "type": "DirectoryOrCreate"}
     assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "nodes"], "verbs": ["get", "list", "watch"]}]
     assert "checksum/config" in daemonset["spec"]["template"]["metadata"]["annotations"]
 

@@ -17,6 +17,9 @@ def test_value_sets_exist():
         "ingress-hpa-pdb-values.yaml",
         "alloy-values.yaml",
         "minimal-values.yaml",
+        "empty-values.yaml",
+        "gitops-values.yaml",
+        "external-url-values.yaml",
     } <= set(VALUE_SETS)
 
 

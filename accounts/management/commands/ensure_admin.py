@@ -1,6 +1,6 @@
 """Create the superuser named in DJANGO_SUPERUSER_USERNAME once; never change an existing user.
 
-The Helm chart's migration Job runs this on every install and upgrade, so it must be
+The chart's migrate init container (manage.py migrate_locked) runs this on every install and upgrade, so it must be
 idempotent: a second run, or a run after the admin changed their password, does nothing.
 """
 

@@ -35,6 +35,16 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 app.kubernetes.io/part-of: jiwoo
 {{- end }}
 
+{{/*
+Labels for pods that must not restart when the app is upgraded (PostgreSQL, Redis): no chart
+version, no app version. Pass (dict "root" $ "component" "postgresql").
+*/}}
+{{- define "jiwoo.stableLabels" -}}
+{{ include "jiwoo.selectorLabels" . }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: jiwoo
+{{- end }}
+
 {{/* Selector labels: name, instance and the component, nothing that changes on upgrade. */}}
 {{- define "jiwoo.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "jiwoo.name" .root }}
@@ -50,14 +60,35 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* repository@digest when a digest is given (the tag is then only informative), else repository:tag. */}}
 {{- define "jiwoo.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+A name for a cluster-scoped object (ClusterRole, ClusterRoleBinding): the same release name
+in two namespaces must not collide, so the namespace is part of it. Cut to 63 with a hash
+of the whole name, so two long names never cut to the same string.
+Pass (dict "root" $ "component" "promtail").
+*/}}
+{{- define "jiwoo.clusterScopedName" -}}
+{{- $name := printf "%s-%s" .root.Release.Namespace (include "jiwoo.componentName" .) }}
+{{- if le (len $name) 63 }}
+{{- $name }}
+{{- else }}
+{{- printf "%s-%s" ($name | trunc 54 | trimSuffix "-") ($name | sha256sum | trunc 8) }}
+{{- end }}
 {{- end }}
 
 {{/*
 A secret value that is generated once and then kept: the value already in the cluster's
 Secret if there is one (lookup), else a new random one. Offline rendering (helm template,
-the tests) has no cluster, so lookup finds nothing there and a new value is made.
+Argo CD, the tests) has no cluster, so lookup finds nothing there and a new value is made on
+every render: with gitops=true the chart refuses to generate (see jiwoo.validateValues).
 Pass (dict "root" $ "secret" "<name>" "key" "<key>" "length" 50).
 */}}
 {{- define "jiwoo.keptSecretValue" -}}
@@ -83,6 +114,22 @@ Pass (dict "root" $ "secret" "<name>" "key" "<key>" "length" 50).
 {{- if and (or .Values.promtail.enabled .Values.alloy.enabled) (not .Values.loki.url) }}
 {{- fail "A log shipper is enabled: set loki.url, e.g. http://loki-gateway.monitoring/loki/api/v1/push." }}
 {{- end }}
+{{- if .Values.gitops }}
+{{- /* Rendered without a cluster, lookup finds nothing: a generated credential would change on every sync. */}}
+{{- $missing := list }}
+{{- if not .Values.secretKey.existingSecret }}
+{{- $missing = append $missing "secretKey.existingSecret (key secret-key, or secretKey.existingSecretKey)" }}
+{{- end }}
+{{- if and .Values.postgresql.enabled (not .Values.postgresql.auth.existingSecret) (not .Values.postgresql.auth.password) }}
+{{- $missing = append $missing "postgresql.auth.existingSecret (or postgresql.auth.password)" }}
+{{- end }}
+{{- if and .Values.redis.enabled .Values.redis.auth.enabled (not .Values.redis.auth.existingSecret) (not .Values.redis.auth.password) }}
+{{- $missing = append $missing "redis.auth.existingSecret (or redis.auth.password)" }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "gitops is true: the chart is rendered without cluster access (Argo CD, helm template), where a generated secret would change on every render and lock the app out of its database and log everyone out. Create the Secrets once and set: %s." (join "; " $missing)) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* The app's Secret: the chart's own, holding what no existingSecret provides. */}}
@@ -106,50 +153,113 @@ Pass (dict "root" $ "secret" "<name>" "key" "<key>" "length" 50).
 {{- end }}
 
 {{/*
-Environment for the database, Redis and secret key, shared by the app and the migration Job.
-In-chart passwords come from their Secrets and are put into the URLs by Kubernetes' $(VAR)
-expansion, so no password is ever written into a ConfigMap or the pod spec.
+Environment for the database, Redis and secret key, shared by every app container (the web
+server, the migration init container, the clearsessions job). URLs never carry a password:
+passwords come from Secrets in DATABASE_PASSWORD and REDIS_PASSWORD, which the settings use
+as they are, so no character of a password needs URL-encoding and none is written into a
+ConfigMap or the pod spec.
 */}}
 {{- define "jiwoo.connectionEnv" -}}
+{{- $chartSecret := include "jiwoo.secretName" . }}
 - name: DJANGO_SECRET_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ default (include "jiwoo.secretName" .) .Values.secretKey.existingSecret }}
+      name: {{ default $chartSecret .Values.secretKey.existingSecret }}
       key: {{ ternary .Values.secretKey.existingSecretKey "secret-key" (not (empty .Values.secretKey.existingSecret)) }}
 {{- if .Values.postgresql.enabled }}
+- name: DATABASE_URL
+  value: {{ printf "postgres://%s@%s:5432/%s" .Values.postgresql.auth.username (include "jiwoo.postgresqlHost" .) .Values.postgresql.auth.database | quote }}
 - name: DATABASE_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "jiwoo.postgresqlSecretName" . }}
       key: {{ .Values.postgresql.auth.existingSecretKey }}
-- name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(DATABASE_PASSWORD)@%s:5432/%s" .Values.postgresql.auth.username (include "jiwoo.postgresqlHost" .) .Values.postgresql.auth.database | quote }}
 {{- else }}
+{{- with .Values.externalDatabase }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ default (include "jiwoo.secretName" .) .Values.externalDatabase.existingSecret }}
-      key: {{ ternary .Values.externalDatabase.existingSecretKey "database-url" (not (empty .Values.externalDatabase.existingSecret)) }}
+      name: {{ ternary $chartSecret .existingSecret (not (empty .url)) }}
+      key: {{ ternary "database-url" .existingSecretKey (not (empty .url)) }}
+{{- if or .password (and .existingSecret .existingSecretPasswordKey) }}
+- name: DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ ternary $chartSecret .existingSecret (not (empty .password)) }}
+      key: {{ ternary "database-password" .existingSecretPasswordKey (not (empty .password)) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if .Values.redis.enabled }}
+- name: REDIS_URL
+  value: {{ printf "redis://%s:6379/0" (include "jiwoo.redisHost" .) | quote }}
 {{- if .Values.redis.auth.enabled }}
 - name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "jiwoo.redisSecretName" . }}
       key: {{ .Values.redis.auth.existingSecretKey }}
-- name: REDIS_URL
-  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379/0" (include "jiwoo.redisHost" .) | quote }}
-{{- else }}
-- name: REDIS_URL
-  value: {{ printf "redis://%s:6379/0" (include "jiwoo.redisHost" .) | quote }}
 {{- end }}
 {{- else }}
+{{- with .Values.externalRedis }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
-      name: {{ default (include "jiwoo.secretName" .) .Values.externalRedis.existingSecret }}
-      key: {{ ternary .Values.externalRedis.existingSecretKey "redis-url" (not (empty .Values.externalRedis.existingSecret)) }}
+      name: {{ ternary $chartSecret .existingSecret (not (empty .url)) }}
+      key: {{ ternary "redis-url" .existingSecretKey (not (empty .url)) }}
+{{- if or .password (and .existingSecret .existingSecretPasswordKey) }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ ternary $chartSecret .existingSecret (not (empty .password)) }}
+      key: {{ ternary "redis-password" .existingSecretPasswordKey (not (empty .password)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Everything an app container gets: connections, where it runs, and django.extraEnv last. */}}
+{{- define "jiwoo.appEnv" -}}
+{{ include "jiwoo.connectionEnv" . }}
+{{ include "jiwoo.downwardEnv" . }}
+{{- with .Values.django.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Proxies whose X-Forwarded-For is trusted: django.trustedProxies, or with the Ingress on and
+nothing given, the private networks (the ingress controller's pods are in one of them), so
+the client address is the real client's and not the ingress pod's.
+*/}}
+{{- define "jiwoo.trustedProxies" -}}
+{{- if .Values.django.trustedProxies }}
+{{- join "," .Values.django.trustedProxies }}
+{{- else if .Values.ingress.enabled }}
+{{- "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7" }}
+{{- end }}
+{{- end }}
+
+{{/* The fewest app pods there are: a disruption budget below two would block node drains. */}}
+{{- define "jiwoo.minReplicas" -}}
+{{- ternary .Values.autoscaling.minReplicas .Values.replicaCount .Values.autoscaling.enabled }}
+{{- end }}
+
+{{/* Datasource uids the app's links use: the provisioned datasources', or the stack's own. */}}
+{{- define "jiwoo.grafana.lokiUid" -}}
+{{- ternary .Values.grafana.datasources.lokiUid .Values.grafana.lokiUid .Values.grafana.datasources.enabled }}
+{{- end }}
+{{- define "jiwoo.grafana.tempoUid" -}}
+{{- ternary .Values.grafana.datasources.tempoUid .Values.grafana.tempoUid .Values.grafana.datasources.enabled }}
+{{- end }}
+
+{{/* A ConfigMap for Grafana's sidecar in another namespace carries this release's namespace in its name. */}}
+{{- define "jiwoo.grafanaObjectName" -}}
+{{- $name := include "jiwoo.componentName" (dict "root" .root "component" .component) }}
+{{- if and .namespace (ne .namespace .root.Release.Namespace) }}
+{{- printf "%s-%s" .root.Release.Namespace $name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name }}
 {{- end }}
 {{- end }}
 

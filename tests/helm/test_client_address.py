@@ -1,0 +1,79 @@
+"""Behind the Ingress each client keeps its own address: read through the rendered values.
+
+The app's rule (observability.context.client_address): X-Forwarded-For counts only when the
+peer is inside a trusted network; the client is then the right-most address outside them.
+It is modelled here with ipaddress alone, so this test stands apart from the app package.
+"""
+
+import ipaddress
+
+import pytest
+
+from tests.helm.chart import load_values, one, render, render_set
+
+INGRESS_POD = "10.244.3.17"  # an AKS pod address: the NGINX ingress controller's pod
+
+
+def trusted_networks(setting: str) -> list:
+    return [ipaddress.ip_network(item.strip(), strict=False) for item in setting.split(",") if item.strip()]
+
+
+def client_address(peer: str, forwarded_for: str | None, networks: list) -> str:
+    def trusted(address: str) -> bool:
+        ip = ipaddress.ip_address(address)
+        return any(ip.version == net.version and ip in net for net in networks)
+
+    if not forwarded_for or not trusted(peer):
+        return peer
+    for address in reversed([part.strip() for part in forwarded_for.split(",") if part.strip()]):
+        if not trusted(address):
+            return address
+    return peer
+
+
+def proxies(objects) -> str:
+    return one(objects, "ConfigMap", "jiwoo")["data"]["DJANGO_TRUSTED_PROXIES"]
+
+
+@pytest.fixture
+def behind_ingress():
+    """The trusted networks the chart renders with the Ingress on and trustedProxies left empty."""
+    values = load_values("ingress-hpa-pdb-values.yaml")
+    assert values["ingress"]["enabled"]
+    assert not values.get("django", {}).get("trustedProxies")
+    return trusted_networks(proxies(render_set("ingress-hpa-pdb-values.yaml")))
+
+
+def test_the_real_client_counts_through_the_ingress(behind_ingress):
+    assert client_address(INGRESS_POD, "203.0.113.9", behind_ingress) == "203.0.113.9"
+    assert client_address("fd12:3456::17", "2001:db8::42", behind_ingress) == "2001:db8::42"
+
+
+def test_two_clients_behind_one_ingress_are_told_apart(behind_ingress):
+    first = client_address(INGRESS_POD, "203.0.113.9", behind_ingress)
+    second = client_address(INGRESS_POD, "198.51.100.20", behind_ingress)
+
+    assert first != second  # so five bad passwords from one never lock out the other
+
+
+def test_a_forged_header_does_not_hide_the_client(behind_ingress):
+    # The client sent "X-Forwarded-For: 198.51.100.1"; the ingress appended the real address.
+    assert client_address(INGRESS_POD, "198.51.100.1, 203.0.113.9", behind_ingress) == "203.0.113.9"
+    # A client reaching the pod directly cannot name an address at all.
+    assert client_address("203.0.113.9", "198.51.100.1", behind_ingress) == "203.0.113.9"
+
+
+def test_without_the_ingress_nothing_is_trusted():
+    networks = trusted_networks(proxies(render_set("default-values.yaml")))
+
+    assert networks == []
+    assert client_address(INGRESS_POD, "203.0.113.9", networks) == INGRESS_POD
+
+
+def test_given_proxies_replace_the_default():
+    values = load_values("ingress-hpa-pdb-values.yaml") | {"django": {"trustedProxies": ["10.244.0.0/16"]}}
+    networks = trusted_networks(proxies(render(values)))
+
+    assert networks == [ipaddress.ip_network("10.244.0.0/16")]
+    assert client_address(INGRESS_POD, "203.0.113.9", networks) == "203.0.113.9"
+    assert client_address("10.1.0.5", "203.0.113.9", networks) == "10.1.0.5"

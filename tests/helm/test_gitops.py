@@ -1,0 +1,81 @@
+"""Credentials that no render changes: what the chart does without `lookup` (Argo CD, helm template)."""
+
+import base64
+
+import helm_python as helm
+import pytest
+
+from tests.helm.chart import find, load_values, one, render
+
+CREDENTIAL_KINDS = {"Secret"}
+
+
+def rendered_twice(values: dict) -> tuple[list, list]:
+    return render(values), render(values)
+
+
+def test_under_gitops_every_render_is_the_same():
+    values = load_values("gitops-values.yaml")
+    first, second = rendered_twice(values)
+
+    assert first == second
+    assert not find(first, "Secret")  # nothing generated: every credential is the operator's Secret
+
+
+def test_under_gitops_the_pods_read_the_operators_secrets():
+    objects = render(load_values("gitops-values.yaml"))
+    env = {
+        e["name"]: e for e in one(objects, "Deployment", "jiwoo")["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    postgres = one(objects, "StatefulSet", "jiwoo-postgresql")["spec"]["template"]["spec"]["containers"][0]
+    postgres_env = {e["name"]: e for e in postgres["env"]}
+
+    assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-credentials", "key": "secret-key"}
+    assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "jiwoo-credentials",
+        "key": "postgresql-password",
+    }
+    assert postgres_env["POSTGRES_PASSWORD"]["valueFrom"] == env["DATABASE_PASSWORD"]["valueFrom"]
+    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-credentials", "key": "redis-password"}
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"gitops": True}, ["secretKey.existingSecret", "postgresql.auth.existingSecret", "redis.auth.existingSecret"]),
+        (
+            {"gitops": True, "secretKey": {"existingSecret": "s"}, "redis": {"auth": {"enabled": False}}},
+            ["postgresql.auth"],
+        ),
+        (
+            {"gitops": True, "secretKey": {"existingSecret": "s"}, "postgresql": {"auth": {"password": "pw"}}},
+            ["redis.auth"],
+        ),
+    ],
+)
+def test_under_gitops_a_credential_the_chart_would_generate_fails_with_what_to_set(values, named):
+    with pytest.raises(helm.HelmError, match="gitops is true") as failure:
+        render(values)
+
+    for name in named:
+        assert name in str(failure.value)
+
+
+def test_under_gitops_explicit_passwords_are_stable_too():
+    values = {
+        "gitops": True,
+        "secretKey": {"existingSecret": "jiwoo-credentials"},
+        "postgresql": {"auth": {"password": "p@ss/word"}},
+        "redis": {"auth": {"password": "k3y/+=="}},
+    }
+    first, second = rendered_twice(values)
+
+    assert first == second
+    assert base64.b64decode(one(first, "Secret", "jiwoo-postgresql")["data"]["password"]) == b"p@ss/word"
+    assert base64.b64decode(one(first, "Secret", "jiwoo-redis")["data"]["redis-password"]) == b"k3y/+=="
+
+
+def test_without_gitops_and_without_a_cluster_the_generated_key_changes_which_is_why_gitops_exists():
+    first, second = rendered_twice({})
+
+    assert one(first, "Secret", "jiwoo")["data"]["secret-key"] != one(second, "Secret", "jiwoo")["data"]["secret-key"]
