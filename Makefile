@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench lint install install-dev messages screenshots clean
+.PHONY: run test bench lint install install-dev messages screenshots image clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ screenshots: $(VENV)/.installed-dev messages
 	for file in test-artifacts/screenshots/*/*-desktop.png; do \
 	  lang=$$(basename $$(dirname $$file)); cp $$file docs/screenshots/$$lang-$$(basename $$file); \
 	done
+
+## make image: build the Dockerfile with buildah (no Docker engine needed) as $(IMAGE)
+IMAGE ?= localhost/jiwoo:dev
+image:
+	scripts/image/build.sh $(IMAGE)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
