@@ -2,16 +2,23 @@
 
 jiwoo runs under gunicorn (2 sync workers, production settings) against PostgreSQL and Redis,
 exporting to a local OTLP sink (bench/sink.py), and wrk drives it from a second process.
-Each scenario is measured with observability fully on (100 % sampling, OTLP export, the
-http.request log line, recent activity) and fully off (OTEL_SDK_DISABLED=true, no request
-log line, no recent activity), alternating off, on, off, on so that drift cancels out.
+Each scenario is measured in every variant, in turn, round after round, so that drift
+cancels out:
+- ``off``: OTEL_SDK_DISABLED=true, no request log line, no recent activity;
+- ``on``: jiwoo's observability fully on (100 % sampling, OTLP export, the http.request log
+  line, recent activity);
+- ``stock``: the same app with OpenTelemetry's zero-code auto-instrumentation instead of
+  jiwoo's telemetry module (bench/stock/), exporting to the same sink, log line and activity on;
+- ``on@NAME`` for each ``--tree NAME=PATH``: ``on`` run from another checkout of jiwoo (a
+  git worktree of an older commit, say), to compare a change before and after in one run.
 
 It reports requests/s, p50/p95/p99 latency, CPU per request (from the workers'
 /proc/<pid>/stat), the on/off ratios, spans received by the sink against spans created, and
 worker memory; appends a Markdown table to docs/BENCHMARKS.md and writes JSON to
 bench/results/. It is a benchmark, not a test: nothing here asserts a time.
 
-    .venv/bin/python bench/run.py [--duration 10] [--rounds 2] [--smoke]
+    .venv/bin/python bench/run.py [--duration 10] [--rounds 2] [--variants off,on,stock] [--smoke]
+    git worktree add /tmp/jiwoo-before HEAD~1 && bench/run.py --tree before=/tmp/jiwoo-before
 """
 
 import argparse
@@ -142,36 +149,49 @@ def prepare_database(database_url: str, env: dict, messages: int, primary_messag
 
 
 class Server:
-    """gunicorn with one mode's environment; its output goes to a log file."""
+    """gunicorn with one variant's environment and code; its output goes to a log file."""
 
-    def __init__(self, env: dict, log_path: Path) -> None:
+    def __init__(self, env: dict, log_path: Path, *, tree: Path = ROOT, stock: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": "2"}
         self.log_path = log_path
+        self.tree = tree
+        self.command = [PYTHON, "-m", "gunicorn"]
+        if stock:
+            self.command += ["-c", "bench/stock/gunicorn_conf.py"]
+        else:
+            self.command += ["-c", "python:jiwoo.gunicorn_conf", "jiwoo.wsgi"]
 
     def __enter__(self) -> "Server":
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "-c", "python:jiwoo.gunicorn_conf", "jiwoo.wsgi"],
-            cwd=ROOT,
+            self.command,
+            cwd=self.tree,
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        # A deadline that holds on a busy 2-core machine; a slow answer is not yet an answer.
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if requests.get(f"{self.url}/healthz", timeout=1).ok and len(self.workers()) == 2:
+                if requests.get(f"{self.url}/healthz", timeout=2).ok and len(self.workers()) == 2:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.1)
+        self.__exit__(None, None, None)
         raise RuntimeError(f"gunicorn did not start: {self.log_path.read_text()[-2000:]}")
 
     def __exit__(self, *exc) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.log.close()
 
     def workers(self) -> list[int]:
@@ -252,18 +272,35 @@ def running_sink():
 
 
 def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None) -> dict:
-    if mode == "on":
-        return {
-            **base,
-            **(extra_on or {}),
-            "OTEL_SDK_DISABLED": "false",
-            "OTEL_SERVICE_NAME": "jiwoo-bench",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url,
-            "OTEL_TRACES_SAMPLER": "always_on",
-            "RECENT_ACTIVITY_ENABLED": "true",
-            "DJANGO_REQUEST_LOG": "true",
-        }
-    return {**base, "OTEL_SDK_DISABLED": "true", "RECENT_ACTIVITY_ENABLED": "false", "DJANGO_REQUEST_LOG": "false"}
+    if mode == "off":
+        return {**base, "OTEL_SDK_DISABLED": "true", "RECENT_ACTIVITY_ENABLED": "false", "DJANGO_REQUEST_LOG": "false"}
+    env = {
+        **base,
+        **(extra_on or {}),
+        "OTEL_SDK_DISABLED": "false",
+        "OTEL_SERVICE_NAME": "jiwoo-bench",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url,
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "RECENT_ACTIVITY_ENABLED": "true",
+        "DJANGO_REQUEST_LOG": "true",
+    }
+    if mode == "stock":
+        # What the zero-code instrumentation needs to export to the same sink over OTLP/HTTP.
+        env.update(
+            {
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+                "OTEL_TRACES_EXPORTER": "otlp",
+                "OTEL_METRICS_EXPORTER": "otlp",
+                "OTEL_LOGS_EXPORTER": "none",
+            }
+        )
+    return env
+
+
+def variant_server(variant: str, env: dict, log_path: Path, trees: dict[str, Path]) -> Server:
+    """The server for one variant: off, on, stock or on@NAME (the tree named NAME)."""
+    mode, _, tree_name = variant.partition("@")
+    return Server(env, log_path, tree=trees[tree_name] if tree_name else ROOT, stock=mode == "stock")
 
 
 def spans_from_log(log_path: Path) -> tuple[int, int]:
@@ -279,9 +316,10 @@ def spans_from_log(log_path: Path) -> tuple[int, int]:
 
 def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: str, workdir: Path) -> dict:
     slug = re.sub(r"\W+", "-", name)
-    log_path = workdir / f"{slug}-{mode}-{time.monotonic_ns()}.log"
+    log_path = workdir / f"{slug}-{re.sub(r'[^a-z0-9]+', '-', mode)}-{time.monotonic_ns()}.log"
     sink_before = sink_count(sink_url)
-    with Server(mode_env(base, mode, sink_url, args.on_env), log_path) as server:
+    env = mode_env(base, mode.partition("@")[0], sink_url, args.on_env)
+    with variant_server(mode, env, log_path, args.trees) as server:
         cookie, csrf = server.session_for(scenario["user"])
         wrk(server, scenario, args.warmup, args.connections, cookie, csrf)
         cpu_before = server.cpu_seconds()
@@ -305,7 +343,7 @@ def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: st
         "worker_rss_kib": rss,
         # Over the server's whole life (log-in and warm-up included).
         "spans_created": spans_ended,
-        "spans_received": sink_after["spans"] - sink_before["spans"] if mode == "on" else 0,
+        "spans_received": sink_after["spans"] - sink_before["spans"] if mode != "off" else 0,
         "spans_dropped": spans_dropped,
     }
 
@@ -324,9 +362,78 @@ def memory_run(args, base: dict, sink_url: str, workdir: Path) -> dict:
     return {"seconds": args.memory_seconds, "rss_kib_samples": samples, "growth_kib": samples[-1] - samples[1]}
 
 
+def compare(runs: list[dict]) -> list[dict]:
+    """Each variant against ``off``: the median of the per-round ratios, and their spread.
+
+    A ratio is taken within one round (off and the variant ran one after the other), so a
+    drift of the machine between rounds does not count as a difference.
+    """
+    rows = []
+    for name in dict.fromkeys(run["scenario"] for run in runs):
+        by_round: dict[int, dict] = {}
+        for run in runs:
+            if run["scenario"] == name:
+                by_round.setdefault(run["round"], {})[run["mode"]] = run
+        variants = [v for v in dict.fromkeys(r["mode"] for r in runs if r["scenario"] == name) if v != "off"]
+        for variant in variants:
+            pairs = [(r["off"], r[variant]) for r in by_round.values() if "off" in r and variant in r]
+            if not pairs:
+                continue
+            row = {"scenario": name, "variant": variant, "rounds": len(pairs)}
+            for label, key in (("rps", "rps"), ("p99", "p99_ms"), ("cpu", "cpu_us_per_request")):
+                values = [v[key] / o[key] for o, v in pairs if o[key] and v[key] is not None]
+                row[f"{label}_ratio"] = statistics.median(values)
+                row[f"{label}_ratio_min"], row[f"{label}_ratio_max"] = min(values), max(values)
+            row["rps"] = statistics.median(v["rps"] for _, v in pairs)
+            row["p99_ms"] = statistics.median(v["p99_ms"] for _, v in pairs)
+            row["spans_received"] = sum(v["spans_received"] for _, v in pairs)
+            row["errors"] = sum(v["errors"] for _, v in pairs)
+            rows.append(row)
+    return rows
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Throughput and p99 of each variant against off, per scenario, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
+    variants = list(dict.fromkeys(row["variant"] for row in rows))
+    figure, axes = pyplot.subplots(1, 2, figsize=(11, 0.8 * len(scenarios) + 2.2))
+    width = 0.8 / max(1, len(variants))
+    panels = (("rps", "throughput / off (higher is better)"), ("p99", "p99 latency / off (lower is better)"))
+    for axis, (key, title) in zip(axes, panels, strict=True):
+        for index, variant in enumerate(variants):
+            found = {row["scenario"]: row for row in rows if row["variant"] == variant}
+            names = [name for name in scenarios if name in found]
+            values = [found[name][f"{key}_ratio"] for name in names]
+            spread = [
+                [found[name][f"{key}_ratio"] - found[name][f"{key}_ratio_min"] for name in names],
+                [found[name][f"{key}_ratio_max"] - found[name][f"{key}_ratio"] for name in names],
+            ]
+            positions = [scenarios.index(name) + index * width for name in names]
+            axis.barh(positions, values, height=width, xerr=spread, label=variant, capsize=2)
+        axis.axvline(1.0, color="black", linewidth=0.8)
+        axis.set_yticks([number + width * (len(variants) - 1) / 2 for number in range(len(scenarios))])
+        axis.set_yticklabels(scenarios if key == "rps" else [])
+        axis.invert_yaxis()
+        axis.set_title(title, fontsize="medium")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(variants), fontsize="small")
+    figure.suptitle("Each variant against observability off: median of the rounds, bars from min to max")
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
 def summarise(runs: list[dict]) -> list[dict]:
     rows = []
     for name in dict.fromkeys(run["scenario"] for run in runs):
+        if not {"off", "on"} <= {run["mode"] for run in runs if run["scenario"] == name}:
+            continue
         by_mode = {mode: [r for r in runs if r["scenario"] == name and r["mode"] == mode] for mode in ("off", "on")}
 
         def median(mode: str, key: str, by_mode=by_mode) -> float:
@@ -406,6 +513,24 @@ def markdown(report: dict) -> str:
             f"| {row['cpu_us_per_request_on']:.0f} | {row['cpu_us_added']:+.0f} "
             f"| {row['spans_created']} / {row['spans_received']} / {row['spans_dropped']} |"
         )
+    if report.get("comparison"):
+        lines += [
+            "",
+            "Each variant against `off`, ratios taken within a round: median (min to max over rounds).",
+            "",
+            "| variant | scenario | req/s | req/s / off | p99 (ms) | p99 / off | CPU/req / off | spans received |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for row in report["comparison"]:
+
+            def ratio(label: str, row=row) -> str:
+                low, high = row[f"{label}_ratio_min"], row[f"{label}_ratio_max"]
+                return f"{row[f'{label}_ratio']:.2f} ({low:.2f} to {high:.2f})"
+
+            lines.append(
+                f"| `{row['variant']}` | {row['scenario']} | {row['rps']:.0f} | {ratio('rps')} | {row['p99_ms']:.2f} "
+                f"| {ratio('p99')} | {ratio('cpu')} | {row['spans_received']} |"
+            )
     if report.get("memory"):
         memory = report["memory"]
         samples = ", ".join(f"{kib / 1024:.1f}" for kib in memory["rss_kib_samples"])
@@ -433,6 +558,15 @@ def main() -> None:
     parser.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--smoke", action="store_true", help="a short run on little data that records nothing")
+    parser.add_argument("--variants", default="off,on,stock", help="comma-separated: off, on, stock (--smoke: off,on)")
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="also run `on` from another checkout of jiwoo, as the variant on@NAME (repeatable)",
+    )
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "benchmark.png", help="where the plot goes")
     parser.add_argument(
         "--on-env",
         action="append",
@@ -442,9 +576,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.on_env = dict(item.split("=", 1) for item in args.on_env)
+    args.trees = {name: Path(path).resolve() for name, path in (item.split("=", 1) for item in args.tree)}
     if args.smoke:
         args.duration, args.warmup, args.rounds, args.memory_seconds = 1, 1, 1, 0
         args.messages, args.primary_messages = 2_000, 1_000
+        if "--variants" not in sys.argv:
+            args.variants = "off,on"
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = set(variants) - {"off", "on", "stock"}
+    if unknown or "off" not in variants:
+        parser.error(f"--variants takes off (always), on and stock; not {sorted(unknown)}")
+    variants += [f"on@{name}" for name in args.trees]
 
     base = base_env(args.database_url)
     prepare_database(args.database_url, base, args.messages, args.primary_messages)
@@ -452,11 +594,11 @@ def main() -> None:
     with running_sink() as sink_url, tempfile.TemporaryDirectory(prefix="jiwoo-bench-") as workdir:
         for name in args.scenario or SCENARIOS:
             for round_number in range(args.rounds):
-                for mode in ("off", "on"):
+                for mode in variants:
                     result = measure(name, SCENARIOS[name], mode, args, base, sink_url, Path(workdir))
                     runs.append({**result, "round": round_number + 1})
                     print(
-                        f"{name:24} {mode:3} round {round_number + 1}: {result['rps']:7.0f} req/s, "
+                        f"{name:24} {mode:10} round {round_number + 1}: {result['rps']:7.0f} req/s, "
                         f"p95 {result['p95_ms']:6.2f} ms, p99 {result['p99_ms']:6.2f} ms, "
                         f"{result['cpu_us_per_request']:6.0f} µs CPU/req",
                         flush=True,
@@ -467,10 +609,15 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "versions": versions(),
         "settings": {
-            k: getattr(args, k)
-            for k in ("duration", "warmup", "rounds", "connections", "messages", "primary_messages", "on_env")
+            **{
+                k: getattr(args, k)
+                for k in ("duration", "warmup", "rounds", "connections", "messages", "primary_messages", "on_env")
+            },
+            "trees": {name: str(path) for name, path in args.trees.items()},
         },
+        "variants": variants,
         "summary": summarise(runs),
+        "comparison": compare(runs),
         "runs": runs,
         "memory": memory,
     }
@@ -478,6 +625,7 @@ def main() -> None:
     print("\n" + table)
     if args.smoke:
         return
+    plot(report["comparison"], args.plot)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (args.output_dir / f"{stamp}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
