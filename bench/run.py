@@ -393,7 +393,9 @@ def compare(runs: list[dict]) -> list[dict]:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    """Throughput and p99 of each variant against off, per scenario, as a PNG."""
+    """Throughput and p99 of each variant against off, per scenario, as a PNG (none without variants)."""
+    if not rows:
+        return
     import matplotlib
 
     matplotlib.use("Agg")
