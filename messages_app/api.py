@@ -1,39 +1,76 @@
-"""The messages JSON API: list/search, create, read, delete; errors as {"error": ..., "fields": ...}."""
+"""The messages API: list/search, create, read, delete. A user only ever sees their own."""
 
+from datetime import datetime
 from http import HTTPStatus
 
 from django.core.paginator import EmptyPage
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
+from ninja import Query, Router, Schema
+from pydantic import Field
 
-from api.helpers import ApiError, api_view, int_param, json_body
+from api.errors import ApiError
+from api.responses import json_response
+from api.schemas import Input, QueryInt, errors
 from messages_app.forms import MessageForm, SearchForm
+from messages_app.models import MAX_SEARCH_LENGTH, MAX_TEXT_LENGTH
 from messages_app.selectors import message_get, message_page
 from messages_app.services import message_create, message_delete
 from observability import events
+
+router = Router(tags=["messages"])
+
+# Far past any author's last page; the database never sees an OFFSET that overflows.
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 100
+
+
+class MessageListQuery(Input):
+    q: str = Field("", max_length=MAX_SEARCH_LENGTH, description="Messages with every word, in any order.")
+    page: QueryInt = Field(1, ge=1, le=MAX_PAGE)
+    page_size: QueryInt = Field(20, ge=1, le=MAX_PAGE_SIZE)
+
+
+class MessageIn(Input):
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_TEXT_LENGTH,
+        description=f"At most {MAX_TEXT_LENGTH} characters, not only white space; saved trimmed.",
+    )
+
+
+class MessageOut(Schema):
+    id: int
+    text: str
+    author: str
+    created_at: datetime
+
+
+class MessagePage(Schema):
+    results: list[MessageOut]
+    count: int = Field(description="Messages that match, on all pages.")
+    page: int
+    pages: int
 
 
 def _field_errors(form) -> dict:
     return {name: [error["message"] for error in errors] for name, errors in form.errors.get_json_data().items()}
 
 
-@api_view(["GET", "POST"])
-def messages_collection(request):
-    if request.method == "POST":
-        return _create(request)
-    search = SearchForm(request.GET)
+@router.get("/messages", response={200: MessagePage, **errors(400, 401, 503)}, url_name="messages")
+def list_messages(request, params: Query[MessageListQuery]):
+    """The user's messages, newest first; with `q`, only those with every word of it."""
+    search = SearchForm({"q": params.q})
     if not search.is_valid():
         raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid search.", _field_errors(search))
     query = search.cleaned_data["q"]
-    page_number = int_param(request, "page", default=1, minimum=1)
-    page_size = int_param(request, "page_size", default=20, minimum=1, maximum=100)
     try:
-        page = message_page(author=request.user, query=query, number=page_number, size=page_size)
+        page = message_page(author=request.user, query=query, number=params.page, size=params.page_size)
     except EmptyPage:
         raise ApiError(HTTPStatus.BAD_REQUEST, "'page' is out of range: there is no such page.") from None
     paginator = page.paginator
     if query:
         events.emit("message.search", "messages searched", query_length=len(query), results=paginator.count)
-    return JsonResponse(
+    return json_response(
         {
             "results": [message.as_json() for message in page],
             "count": paginator.count,
@@ -43,33 +80,33 @@ def messages_collection(request):
     )
 
 
-def _create(request):
-    data = json_body(request)
-    unknown = sorted(set(data) - {"text"})
-    if unknown:
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST,
-            "Unknown fields in the request body.",
-            {name: ["Unknown field."] for name in unknown},
-        )
-    if not isinstance(data.get("text"), str):
-        raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", {"text": ["This field must be a string."]})
-    form = MessageForm({"text": data["text"]})
+@router.post("/messages", response={201: MessageOut, **errors(400, 401, 403, 413, 415, 503)}, url_name="messages")
+def create_message(request, payload: MessageIn):
+    """Save a message; 201 and the message as saved (trimmed)."""
+    form = MessageForm({"text": payload.text})
     if not form.is_valid():
         raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", _field_errors(form))
     message = message_create(author=request.user, text=form.cleaned_data["text"])
     events.emit("message.create", "message saved", message_id=message.pk, length=len(message.text))
-    return JsonResponse(message.as_json(), status=HTTPStatus.CREATED)
+    return json_response(message.as_json(), status=HTTPStatus.CREATED)
 
 
-@api_view(["GET", "DELETE"])
-def message_detail(request, pk: int):
+def _own_message(request, pk: int):
     try:
-        message = message_get(author=request.user, pk=pk)
-    except Http404 as exc:
-        raise ApiError(HTTPStatus.NOT_FOUND, "No such message.") from exc
-    if request.method == "DELETE":
-        message_delete(message=message)
-        events.emit("message.delete", "message deleted", message_id=pk)
-        return HttpResponse(status=HTTPStatus.NO_CONTENT)
-    return JsonResponse(message.as_json())
+        return message_get(author=request.user, pk=pk)
+    except Http404:
+        raise ApiError(HTTPStatus.NOT_FOUND, "No such message.") from None
+
+
+@router.get("/messages/{int:pk}", response={200: MessageOut, **errors(401, 404, 503)}, url_name="message")
+def get_message(request, pk: int):
+    """One of the user's messages; another user's id is a 404."""
+    return json_response(_own_message(request, pk).as_json())
+
+
+@router.delete("/messages/{int:pk}", response={204: None, **errors(401, 403, 404, 503)}, url_name="message")
+def delete_message(request, pk: int):
+    """Delete one of the user's messages; another user's id is a 404."""
+    message_delete(message=_own_message(request, pk))
+    events.emit("message.delete", "message deleted", message_id=pk)
+    return HttpResponse(status=HTTPStatus.NO_CONTENT)

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from api.helpers import error_response
+from api.errors import error_response
 from observability.context_processors import trace
 
 API_PREFIX = "/api/"

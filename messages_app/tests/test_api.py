@@ -31,12 +31,15 @@ def test_create_returns_201_and_the_object(alice_client, user):
     assert Message.objects.get(pk=body["id"]).text == "from the API 🚀"
 
 
-def test_saving_a_message_is_one_insert_and_nothing_else(user, django_assert_num_queries):
+def test_saving_a_message_is_the_quota_check_and_one_insert(user, django_assert_num_queries):
     # Every query is a span and a round trip on the busiest path: the author is already
-    # loaded, so validation does not look it up again, and one INSERT needs no transaction.
-    with django_assert_num_queries(1) as captured:
+    # loaded, so validation does not look it up again; the per-user cap is one small SELECT,
+    # and one INSERT needs no transaction.
+    with django_assert_num_queries(2) as captured:
         message_create(author=user, text="just this")
-    assert captured.captured_queries[0]["sql"].startswith("INSERT")
+    first, second = (query["sql"] for query in captured.captured_queries)
+    assert first.startswith("SELECT")
+    assert second.startswith("INSERT")
 
 
 def test_list_paginates_and_searches(alice_client, user):
@@ -167,3 +170,52 @@ def test_another_users_message_is_404_on_read_and_delete(alice_client, other_use
     assert alice_client.delete(detail(theirs.pk)).status_code == HTTPStatus.NOT_FOUND
     assert alice_client.get(COLLECTION, {"q": "bob"}).json()["count"] == 0
     assert Message.objects.filter(pk=theirs.pk).exists()
+
+
+@pytest.mark.parametrize("page", ["9223372036854775807", "9223372036854775808", "1000001", str(10**30)])
+def test_a_page_number_past_any_page_is_a_400_not_a_database_overflow(alice_client, user, page):
+    message_create(author=user, text="one")
+
+    for params in ({"page": page}, {"page": page, "q": "one"}):
+        response = alice_client.get(COLLECTION, params)
+
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+        assert response.json()["fields"]["page"]
+
+
+def test_empty_query_parameters_mean_the_defaults(alice_client, user):
+    message_create(author=user, text="one")
+
+    body = alice_client.get(COLLECTION, {"q": "", "page": "", "page_size": ""}).json()
+
+    assert (body["count"], body["page"], body["pages"]) == (1, 1, 1)
+
+
+def test_an_unknown_query_parameter_is_a_400_naming_it(alice_client):
+    response = alice_client.get(COLLECTION, {"pgae": "2"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["fields"] == {"pgae": ["Unknown field."]}
+
+
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data; boundary=BoUnDaRy", "application/x-www-form-urlencoded", "text/plain"]
+)
+def test_a_form_body_is_a_4xx_with_the_error_shape_never_a_500(alice_client, content_type):
+    form = '--BoUnDaRy\r\nContent-Disposition: form-data; name="text"\r\n\r\nhi\r\n--BoUnDaRy--\r\n'
+    body = form if content_type.startswith("multipart/") else "text=hi"
+
+    response = alice_client.post(COLLECTION, body, content_type=content_type)
+
+    assert HTTPStatus.BAD_REQUEST <= response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]
+    assert not Message.objects.exists()
+
+
+def test_validation_errors_are_400_with_fields_not_ninjas_422(alice_client):
+    response = post_json(alice_client, COLLECTION, {"text": ["a"], "author": "bob"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert set(response.json()) == {"error", "fields"}
+    assert response.json()["fields"]["author"] == ["Unknown field."]
