@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench lint install install-dev messages screenshots image clean
+.PHONY: run test bench lint install install-dev messages screenshots image rum clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ screenshots: $(VENV)/.installed-dev messages
 	for file in test-artifacts/screenshots/*/*-desktop.png; do \
 	  lang=$$(basename $$(dirname $$file)); cp $$file docs/screenshots/$$lang-$$(basename $$file); \
 	done
+
+## make rum: rebuild the committed browser-telemetry bundle static/js/rum.min.js and its licences
+## from frontend/ (needs Node and npm; run, test and the image use the committed file)
+rum:
+	cd frontend && npm ci --no-audit --no-fund && node build.mjs
 
 ## make image: build the Dockerfile with buildah (no Docker engine needed) as $(IMAGE)
 IMAGE ?= localhost/jiwoo:dev

@@ -7,7 +7,7 @@
 - ``events``: user actions and notable events (a log line and the span's attribute).
 - ``probes``: ``/healthz`` and ``/readyz``, answered in front of Django.
 - ``errors``: error pages that show the trace id.
-- ``browser_events``: what the browser reports about the page it shows.
+- ``browser_traces``: the relay that re-exports the browser's spans as ``<service>-frontend``.
 - ``postgresql``: Django's PostgreSQL backend with the connection health check untraced.
 
 docs/ARCHITECTURE.md walks through the request path and the telemetry pipeline.

@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_SERVICE_NAME = "jiwoo"
 
 # Probes never reach Django (observability.probes answers them in front of it); static files do.
+# The browser-span relay is left out too: each export would otherwise be a trace of its own.
 # The instrumentation matches these with re.search against the absolute URL, so anchor them.
-EXCLUDED_URLS = r"^[a-z]+://[^/]+/static/"
+EXCLUDED_URLS = r"^[a-z]+://[^/]+/(?:static/|api/otlp/)"
 
 _setup_pid: int | None = None
 _providers: list = []
@@ -69,6 +70,14 @@ def _protocol(signal: str) -> str:
         or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
         or "http/protobuf"
     ).strip()
+
+
+def traces_exported() -> bool:
+    """Whether this process exports spans: the SDK is on and a traces endpoint is configured.
+
+    Pages carry <meta name="traceparent"> (and so start the browser SDK) only then.
+    """
+    return not sdk_disabled() and _exporter_wanted("TRACES")
 
 
 def log_export_enabled() -> bool:
@@ -164,6 +173,19 @@ def setup() -> bool:
     set_global_response_propagator(TraceResponsePropagator())
     _instrument_libraries()
     return True
+
+
+def own_batch_span_processor():
+    """A batch processor with a queue of its own on the server's trace exporter configuration.
+
+    For spans this process relays rather than makes (the browser's, observability.browser_traces):
+    however many arrive, they fill only their own queue. Flushed by shutdown() like the providers.
+    """
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    processor = BatchSpanProcessor(_otlp_exporter("TRACES"))
+    _providers.append(processor)
+    return processor
 
 
 def _setup_log_export(resource) -> None:

@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 import uuid
 
 import pytest
@@ -183,28 +182,6 @@ def test_the_404_page_shows_the_trace_id(new_page, language):
     assert response.headers["traceresponse"].split("-")[1] == shown
     expect(page.locator("h1")).to_have_text(TEXT[language]["not_found"])
     check_page(page, language, "not-found")
-
-
-def test_the_browser_reports_page_load_timing_in_the_pages_trace(new_page, live_app):
-    page = new_page()
-    with page.expect_request(lambda request: request.url.endswith("/api/events")) as posted:
-        page.goto("/accounts/login/")
-    assert posted.value.method == "POST"
-    page_trace_id = page.locator('meta[name="trace-id"]').get_attribute("content")
-
-    record = None
-    deadline = time.monotonic() + 5
-    while record is None and time.monotonic() < deadline:
-        for line in live_app.log_text().splitlines():
-            if '"browser.page.load"' in line and page_trace_id in line:
-                record = json.loads(line)
-        time.sleep(0.1)
-
-    assert record is not None, "the page-load timing never reached the server's log"
-    assert record["service_name"] == "jiwoo-frontend"
-    assert record["trace_id"] == page_trace_id
-    assert record["path"] == "/accounts/login/"
-    assert record["timing"]
 
 
 def test_the_language_can_be_switched_on_the_page(new_page):
