@@ -1,4 +1,24 @@
-from django.contrib.auth.forms import UserCreationForm
+from confusable_homoglyphs import confusables
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from accounts.throttle import password_checks
+from observability import events
+
+
+def validate_confusables(value: str) -> None:
+    """Refuse a username that mixes scripts with look-alike letters (a Cyrillic a in alice).
+
+    django-registration's rule: mixing scripts is fine (김민준abc); mixing them with characters
+    that look like another script's letters is not.
+    """
+    if confusables.is_dangerous(value):
+        raise forms.ValidationError(
+            _("This username mixes alphabets with look-alike letters; use letters of one alphabet."),
+            code="confusable",
+        )
 
 
 class SignUpForm(UserCreationForm):
@@ -6,3 +26,33 @@ class SignUpForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ["username"]
+
+    def clean_username(self) -> str:
+        username = super().clean_username()  # None when taken: that error is already recorded
+        if username:
+            validate_confusables(username)
+        return username
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """Django's form, with at most PASSWORD_CHANGE_FAILURE_LIMIT wrong old passwords per cool-off.
+
+    The old-password check is a log-in by another door: without a limit a stolen session
+    could guess the password it protects. Each wrong guess and the lock are events.
+    """
+
+    def clean_old_password(self) -> str:
+        key = str(self.user.pk)
+        if password_checks.exceeded(key, settings.PASSWORD_CHANGE_FAILURE_LIMIT):
+            events.emit("user.password_change_locked", "password change refused: too many wrong passwords")
+            raise forms.ValidationError(
+                _("Too many wrong passwords: try again in %(minutes)s minutes."),
+                code="password_locked",
+                params={"minutes": password_checks.seconds // 60},
+            )
+        try:
+            return super().clean_old_password()
+        except forms.ValidationError:
+            password_checks.hit(key)
+            events.emit("user.password_change_failed", "password change refused: wrong old password")
+            raise

@@ -3,6 +3,7 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from accounts.lockout import axes_username, username_for_records
 from accounts.metrics import logins
 from observability import events
 from observability.context import bind_user
@@ -22,12 +23,14 @@ def on_logout(sender, request, user, **kwargs) -> None:
 
 @receiver(user_login_failed)
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
-    # Django has already replaced the password in `credentials`; only the username is used.
+    # Django has already replaced the password in `credentials`; only the username is used,
+    # and only when it names an account (a password typed into the username box is not logged).
     logins.add(1, {"outcome": "failure"})
+    raw = str(credentials.get("username", ""))
     events.emit(
         "user.login_failed",
         "log-in failed",
-        username_tried=str(credentials.get("username", ""))[:150],
+        username_tried=axes_username(request, credentials) if request is not None else username_for_records(raw),
         # django-axes marks the request when this username and address are locked out.
         locked_out=bool(getattr(request, "axes_locked_out", False)),
     )

@@ -1,5 +1,8 @@
 """Sign-up; log-in and log-out are Django's own views with our templates."""
 
+from http import HTTPStatus
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -12,8 +15,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.forms import SignUpForm
+from accounts.forms import SignUpForm, ThrottledPasswordChangeForm
+from accounts.throttle import signups
 from observability import events
+from observability.context import client_address
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -23,8 +28,17 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("messages:list")
     form = SignUpForm(request.POST or None)
+    address = client_address(request)
+    if request.method == "POST" and signups.exceeded(address, settings.SIGNUP_RATE_LIMIT):
+        events.emit("user.signup_throttled", "sign-up refused: too many from this address")
+        form.add_error(
+            None,
+            _("Too many accounts were created from your address in the last hour: try again later."),
+        )
+        return render(request, "accounts/signup.html", {"form": form}, status=HTTPStatus.TOO_MANY_REQUESTS)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        signups.hit(address)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         # After the log-in's own event, so the request (its span, its activity entry) is the sign-up.
         events.emit("user.signup", "user signed up")
@@ -37,6 +51,7 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     """Django's password change (it keeps the user logged in), on our page, as an event."""
 
     template_name = "accounts/password_change.html"
+    form_class = ThrottledPasswordChangeForm
     success_url = reverse_lazy("messages:list")
     success_message = gettext_lazy("Your password has been changed.")
 

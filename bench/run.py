@@ -339,7 +339,7 @@ def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: st
         "p50_ms": result["p50_us"] / 1000,
         "p95_ms": result["p95_us"] / 1000,
         "p99_ms": result["p99_us"] / 1000,
-        "cpu_us_per_request": cpu / result["requests"] * 1e6 if result["requests"] else None,
+        "cpu_us_per_request": cpu / result["requests"] * 1e6 if result["requests"] else float("nan"),
         "worker_rss_kib": rss,
         # Over the server's whole life (log-in and warm-up included).
         "spans_created": spans_ended,
@@ -381,7 +381,7 @@ def compare(runs: list[dict]) -> list[dict]:
                 continue
             row = {"scenario": name, "variant": variant, "rounds": len(pairs)}
             for label, key in (("rps", "rps"), ("p99", "p99_ms"), ("cpu", "cpu_us_per_request")):
-                values = [v[key] / o[key] for o, v in pairs if o[key] and v[key] is not None]
+                values = [v[key] / o[key] for o, v in pairs if o[key] and v[key] is not None] or [float("nan")]
                 row[f"{label}_ratio"] = statistics.median(values)
                 row[f"{label}_ratio_min"], row[f"{label}_ratio_max"] = min(values), max(values)
             row["rps"] = statistics.median(v["rps"] for _, v in pairs)

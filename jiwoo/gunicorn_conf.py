@@ -15,7 +15,13 @@ from observability.json_logging import logging_config
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# gthread workers (gunicorn picks them when threads > 1): a connection that sends half a
+# request holds one thread, not the whole worker. Measured with two workers: three half-open
+# connections kept /healthz waiting over 15 s with sync workers and 10 ms with four threads
+# each (docs/RELIABILITY.md). Many more still fill the threads: the Ingress in front must
+# buffer whole requests (README, "Reliability and security").
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5

@@ -4,6 +4,7 @@ Every variable read here is listed in the README. With ``DJANGO_DEBUG`` off (the
 the app refuses to start without ``DJANGO_SECRET_KEY`` rather than run with a known key.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    "ninja",  # the API docs page's template and its Swagger UI static files
     "accounts",
     "messages_app",
     "logs_app",
@@ -91,6 +93,11 @@ TEMPLATES = [
 ]
 
 # Database: an SQLite file under var/ unless DATABASE_URL names another (PostgreSQL in Kubernetes).
+# On PostgreSQL every statement of a web request is cancelled after DATABASE_STATEMENT_TIMEOUT
+# seconds (0: never). Management commands run without it: migrate_locked's migrations and
+# seed_demo's bulk load may rightly take minutes (runserver serves requests, so it has it).
+DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=5.0)
+MANAGEMENT_COMMAND = Path(sys.argv[0]).name in {"manage.py", "django-admin"} and sys.argv[1:2] != ["runserver"]
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'jiwoo.sqlite3'}"),
 }
@@ -112,6 +119,12 @@ else:
         # The same backend, with its health check (SELECT 1) left out of every trace.
         DATABASES["default"]["ENGINE"] = "observability.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    if DATABASE_STATEMENT_TIMEOUT > 0 and not MANAGEMENT_COMMAND:
+        # Sent when the connection opens, so it costs no round trip. A cancelled statement
+        # becomes a 503 (observability.middleware), never a worker timeout.
+        options = DATABASES["default"]["OPTIONS"]
+        timeout_option = f"-c statement_timeout={round(DATABASE_STATEMENT_TIMEOUT * 1000)}"
+        options["options"] = f"{options.get('options', '')} {timeout_option}".strip()
 # A password given on its own is used as it is: it never has to be URL-encoded into DATABASE_URL.
 if env.str("DATABASE_PASSWORD", default=""):
     DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
@@ -143,6 +156,9 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 RECENT_LOGS_MAX = env.int("RECENT_LOGS_MAX", default=1000)
+# A user's own list is shorter: the page shows 50 entries, the API at most 200, and every
+# account's list takes room in Redis for a week (docs/RELIABILITY.md).
+RECENT_LOGS_USER_MAX = env.int("RECENT_LOGS_USER_MAX", default=200)
 # Both on in every deployment; the benchmark switches them off to measure what they cost.
 RECENT_ACTIVITY_ENABLED = env.bool("RECENT_ACTIVITY_ENABLED", default=True)
 # Entries are written by a per-process background thread, off the request's path.
@@ -165,11 +181,28 @@ AUTHENTICATION_BACKENDS = [
 # that pair is locked out for the cool-off time; the same user from elsewhere still gets in.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Password spraying (many usernames, few passwords each, from one address) meets a limit of
+# its own: AXES_ADDRESS_FAILURE_LIMIT failures from one address, whatever the usernames.
+# accounts.lockout.AxesHandler gives each of the two parameter groups its own limit.
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.AxesHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "observability.context.client_address"
+# What was typed into the username box is stored as it is only when it names an account: a
+# password typed there by mistake is kept as a keyed hash (accounts.lockout.username_for_records).
+AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
+# The attempts table keeps no form values: no password, username or CSRF token in post_data.
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "csrfmiddlewaretoken", "ip_address"]
+# A failure during a lockout is not recorded: each one appended its form to the row's
+# post_data, which grew without end while a client kept trying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_DISABLE_ACCESS_LOG = True
+# Sign-ups per client address per hour, and wrong old passwords per user per AXES_COOLOFF_TIME
+# in the password-change form (counted in the cache, so a Redis outage lifts them).
+SIGNUP_RATE_LIMIT = env.int("SIGNUP_RATE_LIMIT", default=10)
+PASSWORD_CHANGE_FAILURE_LIMIT = env.int("PASSWORD_CHANGE_FAILURE_LIMIT", default=5)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "messages:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -205,8 +238,14 @@ if not STATIC_MANIFEST:
 
 CSRF_FAILURE_VIEW = "observability.errors.csrf_failure"
 
-# Requests larger than this are refused with a 400; a message is at most 2,000 characters.
+# Request bodies larger than this are refused with a 413 before they are read, files included
+# (observability.middleware); a message is at most 2,000 characters. No form takes files: a
+# file in a multipart body is refused with a 400 before any of it is kept.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+FILE_UPLOAD_HANDLERS = ["observability.middleware.NoFileUploadHandler"]
+
+# A user keeps at most this many messages (0: no limit); the form and the API say so.
+MESSAGES_PER_USER_MAX = env.int("MESSAGES_PER_USER_MAX", default=100_000)
 
 # Served over HTTPS (the default in production): secure cookies, HSTS, redirect to https.
 # TLS usually ends at the ingress, which says so in X-Forwarded-Proto. Set DJANGO_HTTPS=false

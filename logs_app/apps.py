@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class LogsAppConfig(AppConfig):
     name = "logs_app"
     verbose_name = _("Recent activity")
+
+    def ready(self) -> None:
+        from logs_app import signals  # noqa: F401 - connects the user-deleted receiver.

@@ -12,8 +12,8 @@ PAGE_ENTRIES = 50
 
 def recent_for(request, limit: int) -> list[dict]:
     """Everyone's entries for staff, the user's own otherwise."""
-    username = None if request.user.is_staff else request.user.get_username()
-    return activity_recent(limit=limit, username=username)
+    user_id = None if request.user.is_staff else request.user.pk
+    return activity_recent(limit=limit, user_id=user_id)
 
 
 @login_required

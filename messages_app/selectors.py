@@ -1,7 +1,8 @@
 """Reads of messages: a user only ever sees their own."""
 
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db.models import Count, Window
+from django.db.models import Count, F, Value, Window
+from django.db.models.functions import Least, RowNumber
 from django.shortcuts import get_object_or_404
 
 from messages_app.models import Message, MessageQuerySet
@@ -20,23 +21,40 @@ def message_get(*, author, pk: int) -> Message:
     return get_object_or_404(Message.objects.for_author(author).select_related("author"), pk=pk)
 
 
-def message_page(*, author, query: str, number: int, size: int) -> Page:
-    """Page ``number`` of the author's messages matching ``query``; EmptyPage past the last one.
+def message_page(*, author, query: str, number: int, size: int, last_past_end: bool = False) -> Page:
+    """Page ``number`` of the author's messages matching ``query``.
 
-    A search counts its matches in the same query that fetches the page (COUNT(*) OVER ()),
-    so the index is searched once, not twice. Without a query the paginator's own COUNT is
-    cheaper: it is answered from the (author, created_at) index.
+    Past the last page: EmptyPage, or the last page when ``last_past_end`` (what the messages
+    page shows). A search counts its matches in the same query that fetches the page
+    (COUNT(*) OVER ()), so the index is searched once, not twice, and a page past the end
+    costs one query too. Without a query the paginator's own COUNT is cheaper: it is
+    answered from the (author, created_at) index.
     """
     messages = message_list(author=author, query=query)
     if not query.strip():
-        return Paginator(messages, size).page(number)
+        paginator = Paginator(messages, size)
+        return paginator.get_page(number) if last_past_end else paginator.page(number)
     if number < 1:
         raise EmptyPage("That page number is less than 1")
+    # Without the author's row joined and without search_text: the window holds every match
+    # until the count is known, and both made it wider (spilled to disk on common words). The
+    # author is the user who asked.
+    matches = messages.select_related(None).defer("search_text").annotate(total_matches=Window(Count("pk")))
     offset = (number - 1) * size
-    rows = list(messages.annotate(total_matches=Window(Count("pk")))[offset : offset + size])
+    if last_past_end and number > 1:
+        # Numbered rows, so that a page past the end is the last one in the same query (one
+        # more window and sort: ~20 % more than the first page, which needs neither).
+        numbered = matches.annotate(position=Window(RowNumber(), order_by=[F("created_at").desc(), F("id").desc()]))
+        start = Least(Value(offset), (F("total_matches") - 1) / size * size)
+        rows = list(numbered.filter(position__gt=start, position__lte=start + size).order_by("position"))
+        number = (rows[0].position - 1) // size + 1 if rows else 1
+    else:
+        rows = list(matches[offset : offset + size])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+    for row in rows:
+        row.author = author
     paginator = Paginator(messages, size)
-    # Known from the rows themselves; only a page past the end needs a COUNT of its own.
-    paginator.__dict__["count"] = rows[0].total_matches if rows else messages.count()
-    if not rows and number > 1:
-        raise EmptyPage("That page contains no results")
+    # Known from the rows themselves: no rows on the first (or last) page means no matches.
+    paginator.__dict__["count"] = rows[0].total_matches if rows else 0
     return Page(rows, number, paginator)

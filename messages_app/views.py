@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import EmptyPage
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,16 +13,23 @@ from messages_app.services import message_create, message_delete
 from observability import events
 
 PAGE_SIZE = 20
+# Far past any author's last page (MESSAGES_PER_USER_MAX / PAGE_SIZE); a bigger number in the
+# address is taken as this one, so the database never sees an OFFSET that overflows.
+MAX_PAGE_NUMBER = 1_000_000
 
 
 @login_required
 def message_list_page(request):
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        message = message_create(author=request.user, text=form.cleaned_data["text"])
-        events.emit("message.create", "message saved", message_id=message.pk, length=len(message.text))
-        messages.success(request, _("Message saved."))
-        return redirect("messages:list")
+        try:
+            message = message_create(author=request.user, text=form.cleaned_data["text"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            events.emit("message.create", "message saved", message_id=message.pk, length=len(message.text))
+            messages.success(request, _("Message saved."))
+            return redirect("messages:list")
 
     search = SearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
@@ -40,21 +47,17 @@ def message_list_page(request):
         request,
         "messages_app/message_list.html",
         {"form": form, "search": search, "query": query, "page": page},
-        status=400 if form.errors else 200,
+        status=400 if form.errors or search.errors else 200,
     )
 
 
 def _page(request, query: str):
     """The asked-for page; a bad or missing number means the first, one past the end the last."""
     try:
-        number = max(1, int(request.GET.get("page", 1)))
+        number = min(max(1, int(request.GET.get("page", 1))), MAX_PAGE_NUMBER)
     except (TypeError, ValueError):
         number = 1
-    try:
-        return message_page(author=request.user, query=query, number=number, size=PAGE_SIZE)
-    except EmptyPage:
-        last = message_page(author=request.user, query=query, number=1, size=PAGE_SIZE).paginator.num_pages
-        return message_page(author=request.user, query=query, number=last, size=PAGE_SIZE)
+    return message_page(author=request.user, query=query, number=number, size=PAGE_SIZE, last_past_end=True)
 
 
 @login_required

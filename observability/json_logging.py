@@ -32,7 +32,7 @@ class ContextFilter(logging.Filter):
         self.service_name = service_name
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # Values passed in `extra=` win: the browser-events API logs for another service.
+        # Values passed in `extra=` win: the browser-traces relay logs for another service.
         if not hasattr(record, "service_name"):
             record.service_name = self.service_name
         if not hasattr(record, "trace_id"):
@@ -44,6 +44,37 @@ class ContextFilter(logging.Filter):
             for key, value in story.log_fields().items():
                 if not hasattr(record, key):
                     setattr(record, key, value)
+        return True
+
+
+class ClientErrorFilter(logging.Filter):
+    """Django's reports of a bad request (``django.security.*``: a wrong Host, a body over the
+    limit, too many fields) at WARNING, without a stack.
+
+    Anyone can send such a request: each one an ERROR line with a 2 KB stack would let an
+    anonymous client fill the logs and page whoever watches for errors. The exception's type
+    and message stay; the request's ``http.request`` line says the rest.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("django.security.") and record.levelno > logging.WARNING:
+            if record.exc_info and record.exc_info[0] is not None:
+                record.exc_type = record.exc_info[0].__name__
+                record.exc_message = str(record.exc_info[1])
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class QueryStringFilter(logging.Filter):
+    """gunicorn's "Error handling request GET /path?query" (a worker timeout, a crash) without
+    the query string: searches are never logged, and neither is anything else in an address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Error handling request") and record.args:
+            record.args = tuple(
+                arg.split("?", 1)[0] + "?…" if isinstance(arg, str) and "?" in arg else arg for arg in record.args
+            )
         return True
 
 
@@ -80,17 +111,19 @@ def logging_config(*, level: str = "INFO", service_name: str = "jiwoo") -> dict:
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json",
-            "filters": ["context"],
+            "filters": ["context", "client_errors"],
         }
     }
     if telemetry.log_export_enabled():
         # Uses the logger provider that telemetry.setup() installs (a proxy until then).
-        handlers["otlp"] = {"class": "opentelemetry.sdk._logs.LoggingHandler", "filters": ["context"]}
+        handlers["otlp"] = {"class": "opentelemetry.sdk._logs.LoggingHandler", "filters": ["context", "client_errors"]}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {
             "context": {"()": ContextFilter, "service_name": service_name},
+            "client_errors": {"()": ClientErrorFilter},
+            "query_strings": {"()": QueryStringFilter},
             "dropped_telemetry": {"()": telemetry.DroppedTelemetryFilter},
         },
         "formatters": {"json": {"()": JsonFormatter}},
@@ -105,7 +138,7 @@ def logging_config(*, level: str = "INFO", service_name: str = "jiwoo") -> dict:
             # trace context, and jiwoo's http.request record says the same; errors still show.
             "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
             "django.server": {"handlers": [], "level": level, "propagate": True},
-            "gunicorn.error": {"handlers": [], "level": level, "propagate": True},
+            "gunicorn.error": {"handlers": [], "level": level, "propagate": True, "filters": ["query_strings"]},
             # jiwoo's http.request record replaces the access log: it has the trace context.
             "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         },

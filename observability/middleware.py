@@ -5,19 +5,36 @@ while the request is handled, returns ``X-Request-ID``, and when the response is
 the ``http.request`` line and submits the recent-activity entry. It sits outside Django's
 session middleware, so the duration covers the session save too. docs/ARCHITECTURE.md shows
 where it sits in the middleware order and where each field comes from.
+
+Before anything reads the body it refuses one over the size limit (files included), and it
+answers a database statement cancelled by the statement timeout
+with a 503 instead of a server error. Every such request still gets its ``http.request`` line.
 """
 
 import logging
 import time
+from http import HTTPStatus
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.core.files.uploadhandler import FileUploadHandler
+from django.db import OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 
 from logs_app.store import activity_record
 from observability import telemetry
 from observability.context import RequestStory, bind_user, client_address, request_id_of, story_bound
+from observability.context_processors import trace
 from observability.json_logging import format_timestamp
 
 logger = logging.getLogger("jiwoo.request")
+
+API_PREFIX = "/api/"
+# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (query_canceled).
+QUERY_CANCELED = "57014"
 
 
 class RequestMiddleware:
@@ -28,18 +45,22 @@ class RequestMiddleware:
         self.log_requests = settings.REQUEST_LOG_ENABLED
         self.record_activity = settings.RECENT_ACTIVITY_ENABLED
         # Static files and the browser's own reports are not activity.
-        self.unrecorded_prefixes = ("/" + settings.STATIC_URL.lstrip("/"), "/api/events")
+        self.unrecorded_prefixes = ("/" + settings.STATIC_URL.lstrip("/"), "/api/otlp/")
 
     def __call__(self, request):
         started = time.perf_counter()
         story = RequestStory(request_id=request_id_of(request), client_ip=client_address(request))
         with story_bound(story):
-            response = self.get_response(request)
+            response = self._refused(request) or self.get_response(request)
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             # A log-in during the request makes it the new user's; after a log-out it stays the
             # user's who sent it.
             bind_user(request)
             response["X-Request-ID"] = story.request_id
+            if story.user_id is not None or request.path.startswith(API_PREFIX):
+                # Someone's own pages and every API answer: no shared cache may keep them, and
+                # the browser keeps no copy on disk.
+                patch_cache_control(response, private=True, no_store=True)
             summary = {
                 "method": request.method,
                 "path": request.path,
@@ -59,12 +80,45 @@ class RequestMiddleware:
                     "trace_id": trace_ids[0] if trace_ids else None,
                     "service_name": settings.SERVICE_NAME,
                 }
-                activity_record(entry)
+                activity_record(entry, user_id=story.user_id)
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         # Every middleware's request phase has run: request.user is known from here on.
         bind_user(request)
+
+    def process_exception(self, request, exception):
+        """A statement cancelled by DATABASE_STATEMENT_TIMEOUT is a 503 that says so, not a 500."""
+        if isinstance(exception, OperationalError) and getattr(exception.__cause__, "sqlstate", None) == QUERY_CANCELED:
+            logger.warning(
+                "database statement cancelled after %s s",
+                settings.DATABASE_STATEMENT_TIMEOUT,
+                extra={"event": "db.statement_timeout"},
+            )
+            return _refusal(
+                request,
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                _("That took too long"),
+                _("That took the database too long, so it was stopped. Try again, or search for fewer words."),
+            )
+        return None
+
+    @staticmethod
+    def _refused(request):
+        """The answer to a body too large for any view, before it is read; None for the others."""
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads such a body as empty, too.
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return _refusal(
+                request,
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                _("Request too large"),
+                _("The request is too large: at most %(size)s KiB are accepted.")
+                % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024},
+            )
+        return None
 
     @staticmethod
     def _log(summary: dict) -> None:
@@ -75,3 +129,38 @@ class RequestMiddleware:
         if summary["event"]:
             fields["action"] = summary["event"]
         logger.log(level, "%s %s %s", summary["method"], summary["path"], summary["status"], extra=fields)
+
+
+class FileUploadRefused(SuspiciousOperation):
+    """A multipart body with a file in it: no form of jiwoo takes files."""
+
+
+class NoFileUploadHandler(FileUploadHandler):
+    """FILE_UPLOAD_HANDLERS: the one upload handler, and it refuses every file.
+
+    Django parses multipart/form-data for any view, and without this it keeps each file part
+    in memory or in a temporary file. Form fields of a multipart body still work (test
+    clients send forms so); the first file part ends the request with a 400, logged as a
+    client error (``django.security.FileUploadRefused``, WARNING).
+    """
+
+    def new_file(self, *args, **kwargs) -> None:
+        raise FileUploadRefused("A file was uploaded; jiwoo takes no files.")
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        return None
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def _refusal(request, status: HTTPStatus, heading: str, message: str) -> HttpResponse:
+    """The usual error shape: ``{"error": ...}`` under /api/, the styled page elsewhere.
+
+    The page is rendered without the request's context (no session, user or flash messages
+    are read), as the 503 page is: neither the body nor the database is touched.
+    """
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": message}, status=status)
+    context = {**trace(request), "status": status.value, "heading": heading, "message": message}
+    return HttpResponse(render_to_string("request_refused.html", context), status=status)

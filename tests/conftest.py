@@ -17,9 +17,9 @@ def app_server(tmp_path):
     servers = []
 
     def start(env: dict | None = None, workers: int = 2) -> AppServer:
-        server = AppServer(tmp_path, env=env, workers=workers).start()
-        servers.append(server)
-        return server
+        server = AppServer(tmp_path, env=env, workers=workers)
+        servers.append(server)  # before start(): stopped after the test even if it fails to start
+        return server.start()
 
     yield start
     for server in servers:

@@ -33,11 +33,11 @@ def test_links_open_the_trace_in_tempo_and_its_logs_in_loki(settings):
 
 
 @pytest.mark.django_db
-def test_the_activity_page_links_trace_ids(alice_client, settings):
+def test_the_activity_page_links_trace_ids(alice_client, user, settings):
     settings.GRAFANA_URL = "https://grafana.example.com"
     from logs_app.store import activity_write
 
-    activity_write([{"path": "/messages/", "user": "alice", "trace_id": TRACE_ID, "status": 200}])
+    activity_write([{"path": "/messages/", "user": "alice", "trace_id": TRACE_ID, "status": 200}], [user.pk])
 
     content = alice_client.get("/logs/").content.decode()
 

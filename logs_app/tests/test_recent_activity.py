@@ -40,18 +40,18 @@ def test_anonymous_requests_are_recorded_without_a_user(client):
 
 def test_static_files_and_browser_telemetry_are_not_recorded(alice_client):
     alice_client.get("/static/css/jiwoo.css")
-    alice_client.post("/api/events", {"events": [{"name": "click", "path": "/", "target": "x"}]}, "application/json")
+    alice_client.post("/api/otlp/v1/traces", {"resourceSpans": []}, "application/json")
 
     assert activity_recent(limit=10) == []
 
 
-def test_the_cap_holds(alice_client, settings):
+def test_the_cap_holds(alice_client, user, settings):
     settings.RECENT_LOGS_MAX = 5
     for number in range(8):
         alice_client.get("/messages/", {"page": number + 1})
 
     everyone = activity_recent(limit=100)
-    own = activity_recent(limit=100, username="alice")
+    own = activity_recent(limit=100, user_id=user.pk)
 
     assert len(everyone) == 5
     assert len(own) == 5

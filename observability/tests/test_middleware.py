@@ -120,3 +120,65 @@ def test_request_log_and_activity_can_be_switched_off(settings, alice_client, lo
 
     assert request_lines(log) == []
     assert activity_recent(limit=5) == []
+
+
+# Issue 15: what the middleware refuses, how it logs clients' mistakes, what it tells caches.
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read_with_its_line(client, log):
+    body = b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+
+    page = client.post("/accounts/login/", body, content_type="application/x-www-form-urlencoded")
+    api = client.post("/api/messages", body, content_type="application/json")
+
+    assert page.status_code == api.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert "too large" in page.content.decode()
+    assert "too large" in api.json()["error"]
+    assert [(line.path, line.status) for line in request_lines(log)] == [
+        ("/accounts/login/", 413),
+        ("/api/messages", 413),
+    ]
+
+
+def test_a_file_upload_is_refused_and_nothing_of_it_kept(client, log, tmp_path):
+    upload = tmp_path / "big.bin"
+    upload.write_bytes(b"x" * 1000)
+
+    with upload.open("rb") as file:
+        response = client.post("/accounts/login/", {"username": "a", "password": "b", "file": file})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert request_lines(log)[-1].status == 400
+    # Multipart forms without a file (what the test client sends) still work.
+    assert client.post("/accounts/login/", {"username": "a", "password": "b"}).status_code == HTTPStatus.OK
+
+
+def test_a_wrong_host_is_a_warning_without_a_stack_and_has_its_line(client, caplog):
+    caplog.set_level("INFO")
+
+    response = client.get("/accounts/login/", HTTP_HOST="evil.example")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    security = [r for r in caplog.records if r.name.startswith("django.security")]
+    assert security, [r.name for r in caplog.records]
+    assert all(r.levelname == "WARNING" for r in security)
+    assert [r.levelname for r in caplog.records if r.levelno >= 40] == []
+    assert request_lines(caplog)[-1].status == 400
+
+
+def test_private_pages_and_api_answers_are_not_stored_by_any_cache(client, alice_client):
+    anonymous = client.get("/accounts/signup/")
+    page = alice_client.get("/messages/")
+    api = alice_client.get("/api/messages")
+    api_anonymous = client.get("/api/messages")
+
+    for response in (page, api, api_anonymous):
+        assert "private" in response["Cache-Control"]
+        assert "no-store" in response["Cache-Control"]
+    assert "no-store" in anonymous["Cache-Control"]  # never_cache, as before
+
+
+def test_the_activity_entry_is_filed_under_the_users_id(alice_client, user):
+    alice_client.get("/messages/")
+
+    assert activity_recent(limit=1, user_id=user.pk)[0]["user"] == "alice"

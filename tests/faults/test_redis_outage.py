@@ -10,9 +10,10 @@ from tests.appserver import Visitor
 
 pytestmark = pytest.mark.e2e
 
-# The most a Redis outage may add to a request: the connect timeout, once, plus the
-# request's own few milliseconds with room for a busy machine.
-BUDGET_SECONDS = settings.REDIS_TIMEOUT_SECONDS + 0.15
+# The most a Redis outage may add to a request: the connect timeout, once. The request's own
+# time is measured before the outage: on a busy machine (stress-ng on both cores) it is
+# hundreds of milliseconds instead of a few, so the budget is relative to it.
+MARGIN_SECONDS = 0.15
 
 
 def work(visitor, phase: str, count: int, log: list) -> None:
@@ -39,7 +40,10 @@ def test_redis_dies_and_comes_back(app_server, own_redis):
     own_redis.stop()
     work(visitor, "down", 15, log)
     own_redis.start()  # empty: it keeps nothing on disk
-    time.sleep(2.5)  # the circuit breaker half-opens after 2 s
+    # The circuit breaker half-opens after 2 s: wait (with a deadline) until the API answers.
+    deadline = time.monotonic() + 30
+    while visitor.api("GET", "/api/logs/recent?limit=1").status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
     work(visitor, "after", 5, log)
 
     pages = [entry for entry in log if entry[1] in ("page", "save")]
@@ -48,12 +52,18 @@ def test_redis_dies_and_comes_back(app_server, own_redis):
     assert all(url.endswith("/messages/") for _, _, _, url, _ in pages)
     down = [entry for entry in log if entry[0] == "down"]
     slowest = {phase: max(d for p, *_, d in log if p == phase) for phase in ("before", "down", "after")}
-    print(f"slowest request per phase (s): {slowest}; budget {BUDGET_SECONDS:.2f}")  # for docs/RELIABILITY.md
-    assert max(duration for *_, duration in down) < BUDGET_SECONDS
+    budget = settings.REDIS_TIMEOUT_SECONDS + max(MARGIN_SECONDS, 2 * slowest["before"])
+    print(f"slowest request per phase (s): {slowest}; budget {budget:.2f}")  # for docs/RELIABILITY.md
+    assert max(duration for *_, duration in down) < budget
     # The activity API says plainly that it is unavailable, and only while Redis is down.
     assert {status for phase, label, status, _, _ in log if label == "activity" and phase == "down"} == {503}
     assert {status for phase, label, status, _, _ in log if label == "activity" and phase == "after"} == {200}
-    # Recording resumed by itself.
-    assert own_redis.client().llen(f"{settings.REDIS_KEY_PREFIX}:recent-activity:user:{username}") > 0
+    # Recording resumed by itself (the user's own list is keyed by their id).
+    client = own_redis.client()
+    deadline = time.monotonic() + 30
+    while not (keys := list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:recent-activity:user-id:*"))):
+        assert time.monotonic() < deadline, "nothing was recorded after Redis came back"
+        time.sleep(0.1)
+    assert client.llen(keys[0]) > 0
     saved = visitor.api("GET", "/api/messages?page_size=100").json()["count"]
     assert saved == 25

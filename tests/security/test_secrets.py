@@ -24,7 +24,11 @@ def session_run(tmp_path_factory):
     from tests.otlp_receiver import OtlpReceiver
 
     receiver = OtlpReceiver().start()
-    server = AppServer(tmp_path_factory.mktemp("secrets"), env=receiver.env()).start()
+    try:
+        server = AppServer(tmp_path_factory.mktemp("secrets"), env=receiver.env()).start()
+    except BaseException:
+        receiver.stop()  # the server stopped itself
+        raise
     first, second, wrong = (f"Secret-{uuid.uuid4().hex}" for _ in range(3))
     username = f"s_{uuid.uuid4().hex[:8]}"
     try:
@@ -96,6 +100,9 @@ def test_hostile_input_stays_inside_one_json_string_in_one_line(session_run):
     records = session_run["server"].log_records()  # every line must parse as one JSON object
 
     failed = [r for r in records if r.get("event") == "user.login_failed"]
-    assert [r["username_tried"] for r in failed] == [INJECTION[:150]]
+    # It names no account, so it may be a password typed into the wrong box: only its keyed hash.
+    assert len(failed) == 1
+    assert failed[0]["username_tried"].startswith("unknown:")
+    assert "evil" not in session_run["server"].log_text()
     assert not [r for r in records if r.get("message") == "forged"]
     assert not [r for r in records if r["level"] == "CRITICAL"]

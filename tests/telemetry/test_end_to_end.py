@@ -44,14 +44,6 @@ def journey(tmp_path_factory):
         # As a kubelet calls them: by the pod's address, whatever the Host header.
         probes = [visitor.session.get(f"{server.url}{path}", timeout=10) for path in ("/healthz", "/readyz") * 3]
         page_trace_id = re.search(r'name="trace-id" content="([0-9a-f]{32})"', responses["search"].text).group(1)
-        responses["browser_events"] = visitor.api(
-            "POST",
-            "/api/events",
-            {
-                "trace_id": page_trace_id,
-                "events": [{"name": "page.load", "path": "/messages/", "timing": {"load_ms": 42}}],
-            },
-        )
     finally:
         exit_code = server.stop()
         receiver.stop()
@@ -88,7 +80,6 @@ def test_the_journey_itself_worked(journey):
         "not_found": 404,
         "csrf_failure": 403,
         "joined": 200,
-        "browser_events": 204,
     }
     assert journey["exit_code"] == 0
 
@@ -235,14 +226,3 @@ def test_failed_login_is_an_event_with_the_username_not_the_password(app_server,
     assert failed
     assert failed[0]["username_tried"] == "nobody-here"
     assert secret not in server.log_text()
-
-
-def test_browser_events_are_logged_for_the_frontend_in_the_pages_trace(journey):
-    frontend = [r for r in journey["records"] if r.get("service_name") == "jiwoo-e2e-frontend"]
-
-    assert len(frontend) == 1
-    assert frontend[0]["event"] == "browser.page.load"
-    assert frontend[0]["trace_id"] == journey["page_trace_id"]
-    assert frontend[0]["timing"] == {"load_ms": 42.0}
-    server_spans = {s["trace_id"] for s in journey["spans"] if s["kind"] == SERVER_KIND}
-    assert journey["page_trace_id"] in server_spans

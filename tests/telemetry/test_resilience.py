@@ -10,9 +10,11 @@ from tests.appserver import Visitor
 
 pytestmark = pytest.mark.e2e
 
-# Far above a normal request here (a few ms) and far below the exporter's timeout (1 s in
-# these tests, 10 s by default): a request that waited on the exporter would exceed it.
-NORMAL_REQUEST_SECONDS = 0.5
+# Far above a normal request here (a few ms; up to ~1 s with stress-ng on both cores) and far
+# below the exporter's timeout in these tests: a request that waited on the exporter would
+# take at least EXPORT_TIMEOUT_SECONDS.
+NORMAL_REQUEST_SECONDS = 3
+EXPORT_TIMEOUT_SECONDS = 10
 
 
 def drive(server, count: int) -> list[float]:
@@ -39,7 +41,7 @@ def test_requests_keep_their_latency_and_memory_stays_bounded(app_server, otlp_r
         otlp_receiver.hang.set()
     server = app_server(
         otlp_receiver.env(
-            OTEL_EXPORTER_OTLP_TIMEOUT="1",
+            OTEL_EXPORTER_OTLP_TIMEOUT=str(EXPORT_TIMEOUT_SECONDS),
             OTEL_BSP_MAX_QUEUE_SIZE="128",
             OTEL_BSP_MAX_EXPORT_BATCH_SIZE="64",
         )
@@ -49,15 +51,19 @@ def test_requests_keep_their_latency_and_memory_stays_bounded(app_server, otlp_r
     # the collector stopped: the workers grow 2-3 MiB over the first 3,600, then 0.1-0.7 MiB
     # a window of 1,200; the library's own encoder gave the same within the noise).
     durations = drive(server, 3600)
-    baseline = rss_of_workers(server)
-    durations += drive(server, 1200)
-    grown_kib = rss_of_workers(server) - baseline
-    print(f"collector {collector}: slowest {max(durations) * 1000:.1f} ms, workers grew {grown_kib} KiB")
+    windows = []
+    for _ in range(2):
+        baseline = rss_of_workers(server)
+        durations += drive(server, 1200)
+        windows.append(rss_of_workers(server) - baseline)
+    print(f"collector {collector}: slowest {max(durations) * 1000:.1f} ms, workers grew {windows} KiB")
 
     assert max(durations) < NORMAL_REQUEST_SECONDS, max(durations)
-    # With the queue unbounded the workers grow ~8 KiB a request (~9.6 MiB over these 1,200,
-    # measured); bounded at 128 spans they stay within allocator noise.
-    assert grown_kib < 3 * 1024, f"workers grew by {grown_kib} KiB"
+    # With the queue unbounded the workers grow ~8 KiB a request (~9.6 MiB in every window of
+    # 1,200, measured); bounded at 128 spans they stay within allocator noise. On a busy
+    # machine the gthread workers' per-thread allocator arenas may still settle in one window
+    # (+15 MiB once under stress-ng, then flat): a leak grows in both windows.
+    assert min(windows) < 3 * 1024, f"workers grew by {windows} KiB"
     problems = [r for r in server.log_records() if r["logger"].startswith("opentelemetry") and r["level"] != "INFO"]
     if collector == "hanging":
         # Spans that did not fit the queue were dropped, and the log says how many.

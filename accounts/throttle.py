@@ -1,0 +1,38 @@
+"""Counting limits in the cache (Redis): sign-ups per address, wrong old passwords per user.
+
+Counts live in Redis with their window as the expiry. When Redis cannot be reached the cache
+answers nothing and the limit is lifted: these limits protect against abuse, and they never
+lock a user out of the app because Redis is down (log-in throttling is django-axes', in the
+database).
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+class Throttle:
+    """At most ``limit`` hits per ``key`` within ``seconds`` of the first one."""
+
+    def __init__(self, name: str, *, seconds: int) -> None:
+        self.name = name
+        self.seconds = seconds
+
+    def _key(self, key: str) -> str:
+        return f"throttle:{self.name}:{key}"
+
+    def exceeded(self, key: str, limit: int) -> bool:
+        return limit > 0 and (cache.get(self._key(key)) or 0) >= limit
+
+    def hit(self, key: str) -> None:
+        full_key = self._key(key)
+        # add() sets the window's expiry once; incr() keeps it.
+        cache.add(full_key, 0, timeout=self.seconds)
+        try:
+            cache.incr(full_key)
+        except ValueError:
+            # Expired between the two calls: start a new window.
+            cache.add(full_key, 1, timeout=self.seconds)
+
+
+signups = Throttle("signup", seconds=3600)
+password_checks = Throttle("password-change", seconds=int(settings.AXES_COOLOFF_TIME.total_seconds()))
