@@ -3,12 +3,10 @@ with no violation, no script error and no request to another origin."""
 
 import pytest
 
-from tests.e2e.conftest import browser  # noqa: F401 - the session's Chromium, as the e2e suite launches it
-
 pytestmark = pytest.mark.e2e
 
 
-def test_swagger_ui_renders_the_api_under_the_csp(browser, server, visitor):  # noqa: F811
+def test_swagger_ui_renders_the_api_under_the_csp(browser, server, visitor):
     operations = sum(len(methods) for methods in visitor.get("/api/openapi.json").json()["paths"].values())
     context = browser.new_context(base_url=server.url)
     try:

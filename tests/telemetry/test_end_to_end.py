@@ -213,16 +213,19 @@ def test_no_session_id_or_csrf_token_in_the_logs(journey):
     assert "csrfmiddlewaretoken" not in journey["log_text"]
 
 
-def test_failed_login_is_an_event_with_the_username_not_the_password(app_server, otlp_receiver):
+def test_failed_login_is_an_event_without_the_password_or_an_unknown_name(app_server, otlp_receiver):
+    """A name that is no account may be a password typed in the wrong box: only its keyed hash is logged."""
     server = app_server(otlp_receiver.env())
     visitor = Visitor(server.url)
     secret = f"Wrong-{uuid.uuid4().hex}"
+    typed_as_username = f"Pw-{uuid.uuid4().hex}"
 
-    response = visitor.log_in("nobody-here", secret)
+    response = visitor.log_in(typed_as_username, secret)
     server.stop()
 
     assert response.status_code == 200
     failed = [r for r in server.log_records() if r.get("event") == "user.login_failed"]
     assert failed
-    assert failed[0]["username_tried"] == "nobody-here"
+    assert failed[0]["username_tried"].startswith("unknown:")
     assert secret not in server.log_text()
+    assert typed_as_username not in server.log_text()
