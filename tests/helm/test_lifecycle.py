@@ -290,11 +290,18 @@ def test_every_pod_finds_what_it_needs_at_its_step(value_set, flow):
     assert check(steps, objects, existing) == []
 
 
-@pytest.mark.parametrize("value_set", VALUE_SETS)
+# Where migrations are off the operator runs them: those value sets have nothing to check here.
+MIGRATING_SETS = [name for name in VALUE_SETS if load(name).get("migrations", {}).get("enabled") is not False]
+
+
+def test_some_value_sets_run_migrations_and_some_do_not():
+    assert MIGRATING_SETS
+    assert set(VALUE_SETS) - set(MIGRATING_SETS)
+
+
+@pytest.mark.parametrize("value_set", MIGRATING_SETS)
 def test_the_app_serves_only_after_its_migrations_ran(value_set):
     values = load(value_set)
-    if values.get("migrations", {}).get("enabled") is False:
-        pytest.skip("migrations are off in this value set: the operator runs them")
     objects = render(values, chart_dir=CHART)
     app = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "jiwoo")
 
