@@ -98,7 +98,7 @@ class OtlpReceiver:
         }
 
     def spans(self) -> list[dict]:
-        """Every span received, flattened: ids as hex, attributes and resource attributes as dicts."""
+        """Every span received, flattened: ids as hex, times in nanoseconds, attributes as dicts."""
         with self._lock:
             batches = list(self.requests["/v1/traces"])
         found = []
@@ -114,7 +114,10 @@ class OtlpReceiver:
                                 "parent_span_id": span.parent_span_id.hex(),
                                 "name": span.name,
                                 "kind": span.kind,
+                                "start": span.start_time_unix_nano,
+                                "end": span.end_time_unix_nano,
                                 "attributes": attributes(span.attributes),
+                                "events": [event.name for event in span.events],
                                 "resource": resource,
                                 "scope": scope_spans.scope.name,
                             }
