@@ -48,6 +48,18 @@ def database_unavailable(request):
     return HttpResponse(render_to_string("503.html", trace(request)), status=HTTPStatus.SERVICE_UNAVAILABLE)
 
 
+def refused(request, status: HTTPStatus, heading: str, message: str) -> HttpResponse:
+    """A request refused before any view (too large, a statement cut off): the usual error shape.
+
+    The page is rendered without the request's context (no session, user or flash messages
+    are read), as the 503 page is: neither the body nor the database is touched.
+    """
+    if request.path.startswith(API_PREFIX):
+        return error_response(status, message)
+    context = {**trace(request), "status": status.value, "heading": heading, "message": message}
+    return HttpResponse(render_to_string("request_refused.html", context), status=status)
+
+
 def csrf_failure(request, reason=""):
     """CSRF rejections: a JSON error for the API, the styled page (with the trace id) elsewhere."""
     return _error(

@@ -19,20 +19,17 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler
 from django.db import OperationalError
-from django.http import HttpResponse, JsonResponse
-from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from logs_app.store import activity_record
 from observability import telemetry
 from observability.context import RequestStory, bind_user, client_address, request_id_of, story_bound
-from observability.context_processors import trace
+from observability.errors import API_PREFIX, refused
 from observability.json_logging import format_timestamp
 
 logger = logging.getLogger("jiwoo.request")
 
-API_PREFIX = "/api/"
 # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (query_canceled).
 QUERY_CANCELED = "57014"
 
@@ -95,7 +92,7 @@ class RequestMiddleware:
                 settings.DATABASE_STATEMENT_TIMEOUT,
                 extra={"event": "db.statement_timeout"},
             )
-            return _refusal(
+            return refused(
                 request,
                 HTTPStatus.SERVICE_UNAVAILABLE,
                 _("That took too long"),
@@ -111,7 +108,7 @@ class RequestMiddleware:
         except ValueError:
             length = 0  # Django reads such a body as empty, too.
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            return _refusal(
+            return refused(
                 request,
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 _("Request too large"),
@@ -152,15 +149,3 @@ class NoFileUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size: int) -> None:
         return None
-
-
-def _refusal(request, status: HTTPStatus, heading: str, message: str) -> HttpResponse:
-    """The usual error shape: ``{"error": ...}`` under /api/, the styled page elsewhere.
-
-    The page is rendered without the request's context (no session, user or flash messages
-    are read), as the 503 page is: neither the body nor the database is touched.
-    """
-    if request.path.startswith(API_PREFIX):
-        return JsonResponse({"error": message}, status=status)
-    context = {**trace(request), "status": status.value, "heading": heading, "message": message}
-    return HttpResponse(render_to_string("request_refused.html", context), status=status)
