@@ -6,15 +6,18 @@ import pytest
 from django.conf import settings
 
 from logs_app.redis_pool import breaker
+from messages_app import quota
 
 PASSWORD = "a-long-Test-passw0rd"
 
 
 @pytest.fixture(autouse=True)
 def _clean_redis():
-    """Tests use the real Redis at REDIS_URL under their own key prefix; delete those keys after."""
+    """Tests use the real Redis at REDIS_URL under their own key prefix; delete those keys after,
+    and what this process remembers of them (the message-cap leases)."""
     yield
     breaker._open_until.clear()
+    quota.leases.clear()
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
