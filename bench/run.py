@@ -93,6 +93,11 @@ def base_env(database_url: str) -> dict:
             "AXES_FAILURE_LIMIT": "1000",
             # No worker recycling in the middle of a measurement.
             "GUNICORN_MAX_REQUESTS": "0",
+            # Sync workers, one connection each: every worker always busy, nothing queued. The
+            # chart's gthread workers accept connections unevenly: with two connections, both land
+            # on one worker about half the time and a run measures that luck, not the app
+            # (docs/BENCHMARKS.md, "gthread and two connections").
+            "GUNICORN_THREADS": "1",
         }
     )
     return env
