@@ -1,0 +1,140 @@
+"""The rows of the messages page, byte for byte as Django's own tags and filters render them.
+
+templates/messages_app/message_list.html renders what is the same in every row once, before the
+loop, and the delete address and the ISO time with the cheaper tags of
+messages_app/templatetags/message_rows.py (docs/BENCHMARKS.md says why). REFERENCE is the markup
+as it was, from the end of the compose form to the end of the list (closed by an {% endif %} of
+its own), with {% url %}, {% csrf_token %}, {% translate %} and |date:'c' in every row: the page
+must show exactly what it renders, for the same messages, language, time zone and clock.
+"""
+
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+from django.template import TemplateSyntaxError, engines
+from django.urls import reverse
+from django.utils import translation
+
+from messages_app.models import Message
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("messages:list")
+
+REFERENCE = """{% load i18n humanize %}</section>
+
+{% if query %}
+  <p class="result-count" role="status">{% blocktranslate count counter=page.paginator.count with query=query %}{{ counter }} message matches “{{ query }}”.{% plural %}{{ counter }} messages match “{{ query }}”.{% endblocktranslate %}</p>
+{% endif %}
+
+{% if page.object_list %}
+  <ol class="message-list">
+    {% for message in page.object_list %}
+      <li class="message" id="message-{{ message.pk }}">
+        <p class="message-text">{{ message.text|linebreaksbr }}</p>
+        <div class="message-meta">
+          <time datetime="{{ message.created_at|date:'c' }}" title="{{ message.created_at|date:'DATETIME_FORMAT' }}">{{ message.created_at|naturaltime }}</time>
+          <form method="post" action="{% url 'messages:delete' message.pk %}" class="inline-form">
+            {% csrf_token %}
+            <button type="submit" class="link-button danger" data-track="messages.delete" aria-label="{% translate 'Delete message' %}: {{ message|truncatechars:40 }}">{% translate "Delete" %}</button>
+          </form>
+        </div>
+      </li>
+    {% endfor %}
+  </ol>{% endif %}"""  # noqa: E501
+
+# naturaltime reads the clock: both renders see this one.
+NOW = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
+
+
+class FrozenDatetime(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return NOW if tz else NOW.replace(tzinfo=None)
+
+
+# (text, age): one message a row, newest first on the page.
+MESSAGES = [
+    ("a minute ahead: the server's clock and the database's disagree", timedelta(seconds=-90)),
+    ("just now", timedelta(0)),
+    ("first line\nsecond line\r\nthird line\n\nafter an empty line", timedelta(seconds=42)),
+    ("<script>alert('x')</script> & \"quoted\" 'single' <b>bold</b>", timedelta(minutes=5)),
+    (
+        "안녕하세요 😀 오늘은 관측할 수 있는 서비스를 함께 만들어 봅시다 🚀👩‍💻 정말 즐거운 하루예요!",
+        timedelta(hours=3),
+    ),
+    ("마흔다섯 글자짜리 메시지: 잘림 기호가 붙는 경계를 넘는 길이입니다 🙂 정말로요", timedelta(days=2, hours=4)),
+    ("x" * 40, timedelta(days=9)),
+    ("e\u0301" * 30 + " combining accents, not yet in NFC", timedelta(days=40)),
+    ("100% {{ not a variable }} {% not a tag %} %(name)s", timedelta(days=365, seconds=1)),
+    ("a year and more ago, on the hour", NOW - NOW.replace(year=2025, hour=0, minute=0, second=0, microsecond=0)),
+]
+
+
+@pytest.fixture
+def messages(user):
+    *others, (last_text, last_age) = MESSAGES
+    made = [Message.objects.create(author=user, text=text, created_at=NOW - age) for text, age in others]
+    # An id past a thousand, where a localized number would be grouped.
+    made.append(Message.objects.create(pk=12345, author=user, text=last_text, created_at=NOW - last_age))
+    return made
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with mock.patch("django.contrib.humanize.templatetags.humanize.datetime", FrozenDatetime):
+        yield
+
+
+def page_and_reference(client, language: str, query: str = "") -> tuple[str, str]:
+    """The rows as the page shows them, and as REFERENCE renders the same page of messages."""
+    with translation.override(language):
+        response = client.get(LIST, {"q": query} if query else {}, HTTP_ACCEPT_LANGUAGE=language)
+        # The same messages and the same CSRF token as the page's render.
+        context = {name: response.context[name] for name in ("page", "query", "csrf_token")}
+        reference = engines["django"].from_string(REFERENCE).render(context, request=response.wsgi_request)
+    html = response.content.decode()
+    start = html.index("</section>")
+    return html[start : html.index("</ol>", start) + len("</ol>")], reference
+
+
+@pytest.mark.parametrize(
+    ("language", "time_zone", "query"),
+    [("en", "UTC", ""), ("ko", "UTC", ""), ("ko", "Asia/Seoul", ""), ("en", "America/New_York", "line")],
+)
+def test_rows_are_byte_for_byte_what_djangos_tags_render(alice_client, messages, settings, language, time_zone, query):
+    settings.TIME_ZONE = time_zone
+
+    rows, reference = page_and_reference(alice_client, language, query)
+
+    assert rows == reference
+    assert reference.count('<li class="message"') == (1 if query else len(MESSAGES))
+
+
+def test_the_cases_above_are_in_the_reference(alice_client, messages):
+    """The comparison above is only as good as its messages: each case shows in the reference."""
+    _, reference = page_and_reference(alice_client, "en")
+
+    # naturaltime keeps a number and its unit together with a no-break space.
+    for shown in [
+        "a minute from now",
+        ">now<",
+        "42\xa0seconds ago",
+        "second line<br>third line<br><br>after",
+        "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;",
+        "정말 즐거운 하루예요!",
+        "함께 만들어 봅시다 🚀👩…",
+        "1\xa0year ago",
+        "midnight",
+        'id="message-12345"',
+        'action="/messages/12345/delete/"',
+        'datetime="2026-03-14T15:09:26.535897+00:00"',
+        'datetime="2025-03-14T00:00:00+00:00"',
+    ]:
+        assert shown in reference, shown
+
+
+def test_capture_needs_as_and_a_name():
+    with pytest.raises(TemplateSyntaxError, match="capture as NAME"):
+        engines["django"].from_string("{% load message_rows %}{% capture csrf %}{% endcapture %}")
