@@ -133,6 +133,8 @@ def measure(args) -> dict:
         for _ in range(args.requests):
             one()
         profiler.disable()
+        if args.profile_out:
+            profiler.dump_stats(args.profile_out)
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(60)
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(40)
         return {}
@@ -142,6 +144,9 @@ def measure(args) -> dict:
     if flush:
         flush()
     cpu = time.process_time() - started
+    refused = [status for status in statuses[-args.requests :] if status[:1] not in ("2", "3")]
+    if refused:
+        raise SystemExit(f"{args.method} {args.path}: {len(refused)} of {args.requests} answered {refused[-1]}")
     return {"cpu_us": cpu / args.requests * 1e6, "spans": telemetry._span_counter.ended}
 
 
@@ -164,6 +169,7 @@ def main() -> None:
     parser.add_argument(
         "--py-spy", metavar="FILE", help="record each variant with py-spy (GIL holders) into FILE.VARIANT"
     )
+    parser.add_argument("--profile-out", metavar="FILE", help="with --profile, also save the raw cProfile stats")
     parser.add_argument("--show-spans", action="store_true", help="print the spans of one request")
     parser.add_argument("--child", choices=["on", "off"], help=argparse.SUPPRESS)
     parser.add_argument("--without", help=argparse.SUPPRESS)
@@ -191,6 +197,8 @@ def main() -> None:
                 command.append("--show-spans")
             if args.profile:
                 command.append("--profile=" + mode)
+                if args.profile_out:
+                    command.append("--profile-out=" + str(Path(args.profile_out).resolve()))
             if args.py_spy:
                 spy = str(Path(sys.executable).with_name("py-spy"))
                 command = [
@@ -206,7 +214,9 @@ def main() -> None:
                     "--",
                     *command,
                 ]
-            output = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+            output = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+            if output.returncode:
+                raise SystemExit(f"{variant} failed:\n{output.stderr[-3000:]}")
             if args.profile or args.show_spans:
                 print(output.stderr)
                 continue

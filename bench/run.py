@@ -142,15 +142,27 @@ def prepare_database(database_url: str, env: dict, messages: int, primary_messag
         if messages_of(username) == 0:
             # Everyday users: a page of messages, not hundreds of thousands.
             run([*seed, "--users", "1", "--messages", "0", "--primary", username, "--primary-messages", "500"], env)
-    # Every run measures the same page: the everyday user keeps exactly their newest 500
-    # (and VACUUM now, so that autovacuum does not share the CPU with a measurement).
+    # Every run measures the same page and the same writes: the everyday user and the writer
+    # keep exactly their newest 500 (the writer's would otherwise grow by tens of thousands a
+    # run, up to the message cap), and VACUUM now, so that autovacuum does not share the CPU
+    # with a measurement.
+    for username in ("light", "writer"):
+        keep_newest(database_url, username, 500)
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE messages_app_message")
+
+
+def keep_newest(database_url: str, username: str, count: int) -> None:
+    """Delete all but the user's newest ``count`` messages."""
+    import psycopg
+
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute(
-            "DELETE FROM messages_app_message WHERE author_id = (SELECT id FROM auth_user WHERE username = 'light') "
+            "DELETE FROM messages_app_message WHERE author_id = (SELECT id FROM auth_user WHERE username = %s) "
             "AND id NOT IN (SELECT m.id FROM messages_app_message m JOIN auth_user u ON u.id = m.author_id "
-            "WHERE u.username = 'light' ORDER BY m.created_at DESC LIMIT 500)"
+            "WHERE u.username = %s ORDER BY m.created_at DESC LIMIT %s)",
+            (username, username, count),
         )
-        connection.execute("VACUUM ANALYZE messages_app_message")
 
 
 class Server:
@@ -322,6 +334,9 @@ def spans_from_log(log_path: Path) -> tuple[int, int]:
 def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: str, workdir: Path) -> dict:
     slug = re.sub(r"\W+", "-", name)
     log_path = workdir / f"{slug}-{re.sub(r'[^a-z0-9]+', '-', mode)}-{time.monotonic_ns()}.log"
+    if scenario["method"] == "POST":
+        # The same writes in every run, never up to the message cap (MESSAGES_PER_USER_MAX).
+        keep_newest(args.database_url, scenario["user"], 500)
     sink_before = sink_count(sink_url)
     env = mode_env(base, mode.partition("@")[0], sink_url, args.on_env)
     with variant_server(mode, env, log_path, args.trees) as server:
@@ -331,6 +346,12 @@ def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: st
         result = wrk(server, scenario, args.duration, args.connections, cookie, csrf)
         cpu = server.cpu_seconds() - cpu_before
         rss = server.rss_kib()
+    if result["non_2xx_3xx"] or result["socket_errors"]:
+        # A refused or failed request is cheaper than a served one: such a run measures nothing.
+        raise RuntimeError(
+            f"{name} ({mode}): {result['non_2xx_3xx']} answers not 2xx/3xx and {result['socket_errors']} "
+            f"socket errors in {result['requests']} requests; see {log_path}"
+        )
     # Each worker flushed its spans as it exited; compare over the server's whole life.
     spans_ended, spans_dropped = spans_from_log(log_path)
     sink_after = sink_count(sink_url)
