@@ -94,9 +94,9 @@ def base_env(database_url: str) -> dict:
             # No worker recycling in the middle of a measurement.
             "GUNICORN_MAX_REQUESTS": "0",
             # Sync workers, one connection each: every worker always busy, nothing queued. The
-            # chart's gthread workers accept connections unevenly: with two connections, both land
-            # on one worker about half the time and a run measures that luck, not the app
-            # (docs/BENCHMARKS.md, "gthread and two connections").
+            # chart's gthread workers accept connections unevenly: with two connections, one worker
+            # took both in every try, so a run measured one worker, not the app
+            # (docs/BENCHMARKS.md, "Fourth pass", gthread's uneven accept).
             "GUNICORN_THREADS": "1",
         }
     )
