@@ -60,6 +60,8 @@ def _unknown_query_parameters_refused(run):
 
     @wraps(run)
     def wrapper(request, *args, **kwargs):
+        if not request.META.get("QUERY_STRING"):
+            return run(request, *args, **kwargs)  # nothing to check, and no QueryDict to build
         unknown = sorted(set(request.GET) - known)
         if unknown:
             return error_response(

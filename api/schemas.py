@@ -3,12 +3,16 @@
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticUseDefault
 
 
-class Input(Schema):
-    """A request body or query: an unknown field is a 400, never silently ignored."""
+class Input(BaseModel):
+    """A request body or query: an unknown field is a 400, never silently ignored.
+
+    A plain pydantic model, not ninja's Schema: Schema's wrapper validator (for reading Django
+    model instances) validates a model with ``extra="forbid"`` twice, and input is only JSON.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
