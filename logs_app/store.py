@@ -20,6 +20,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from contextlib import contextmanager
+from operator import methodcaller
 
 import orjson
 from django.conf import settings
@@ -208,8 +209,12 @@ def activity_recent(*, limit: int, user_id: int | None = None) -> list[dict]:
         except RedisError as exc:
             raise ActivityUnavailable(str(exc)) from exc
     waiting = [capped(entry) for entry, owner in reversed(pending) if user_id is None or owner == user_id]
-    entries = waiting + [orjson.loads(item) for item in raw]
+    # The stored entries are JSON objects: one array decoded in one call, not one call each.
+    entries = waiting + orjson.loads(b"[" + b",".join(raw) + b"]")
     # Newest first, whichever worker wrote it; "ts" is RFC 3339 UTC, so its text sorts as its
     # time. The sort is stable: entries of one millisecond keep their order in the list.
-    entries.sort(key=lambda entry: entry.get("ts", ""), reverse=True)
+    entries.sort(key=_timestamp, reverse=True)
     return entries[:limit]
+
+
+_timestamp = methodcaller("get", "ts", "")  # entry.get("ts", ""), without a Python call per entry
