@@ -5,7 +5,10 @@ per row (docs/BENCHMARKS.md has the measurements); messages_app/tests/test_messa
 renders the page both ways and compares them byte for byte.
 """
 
+import unicodedata
+
 from django import template
+from django.template.defaultfilters import stringfilter, truncatechars
 from django.urls import reverse
 
 register = template.Library()
@@ -44,6 +47,20 @@ def for_pk(url: PkUrl, pk: int) -> str:
 def isoformat(value) -> str:
     """``|date:'c'`` without its format parser: the ISO 8601 form of the value in the current time zone."""
     return value.isoformat()
+
+
+@register.filter(is_safe=True)
+@stringfilter
+def truncatechars_short(value: str, length) -> str:
+    """``|truncatechars`` that first returns a text already short enough as it is.
+
+    Django's filter puts the text in NFC and counts its characters, so a text in NFC no longer
+    than the limit comes back unchanged; most messages are such a text. Anything else goes to
+    Django's filter.
+    """
+    if isinstance(length, int) and 0 < len(value) <= length and unicodedata.is_normalized("NFC", value):
+        return value
+    return truncatechars(value, length)
 
 
 class CaptureNode(template.Node):
