@@ -59,6 +59,6 @@ def worker_exit(server, worker):
 def post_worker_init(worker):
     # The app is loaded: its ~117,000 long-lived objects (modules, URL patterns, the API's
     # pydantic models) move to the garbage collector's permanent generation, so a full
-    # collection no longer walks them (70 ms each on a busy 2-core machine, 7-10 ms after;
+    # collection no longer walks them (60-110 ms each on a busy 2-core machine, under 10 ms after;
     # docs/BENCHMARKS.md, "Fifth pass").
     gc.freeze()

@@ -44,6 +44,8 @@ DEFAULT_STRING_LENGTH = 200
 # Entries of two workers' batches are out of order by at most one flush interval; a read
 # looks this many entries further than it returns, so a newer entry just below the cut is found.
 READ_SLACK = 50
+# The sort key of a read: entry.get("ts", ""), without a Python call per entry.
+_timestamp = methodcaller("get", "ts", "")
 
 
 class ActivityUnavailable(Exception):
@@ -215,6 +217,3 @@ def activity_recent(*, limit: int, user_id: int | None = None) -> list[dict]:
     # time. The sort is stable: entries of one millisecond keep their order in the list.
     entries.sort(key=_timestamp, reverse=True)
     return entries[:limit]
-
-
-_timestamp = methodcaller("get", "ts", "")  # entry.get("ts", ""), without a Python call per entry
