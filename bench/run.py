@@ -388,11 +388,31 @@ def memory_run(args, base: dict, sink_url: str, workdir: Path) -> dict:
     return {"seconds": args.memory_seconds, "rss_kib_samples": samples, "growth_kib": samples[-1] - samples[1]}
 
 
-def compare(runs: list[dict]) -> list[dict]:
-    """Each variant against ``off``: the median of the per-round ratios, and their spread.
+def spread(values: list[float], name: str) -> dict:
+    """``name``: the median of ``values``; ``name_min`` and ``name_max``: their spread (NaN when there are none)."""
+    values = values or [float("nan")]
+    return {name: statistics.median(values), f"{name}_min": min(values), f"{name}_max": max(values)}
 
-    A ratio is taken within one round (off and the variant ran one after the other), so a
-    drift of the machine between rounds does not count as a difference.
+
+def page_over_post_cpu(runs: list[dict], mode: str = "off") -> dict | None:
+    """The messages page's CPU per request over a ``POST``'s, with observability ``mode``, within each round.
+
+    Both scenarios run in the same round (the loop is round by round), so the machine's drift
+    moves both alike; None when the run did not measure both.
+    """
+    by_round: dict[int, dict] = {}
+    for run in runs:
+        if run["mode"] == mode and run["scenario"] in ("messages page", "POST /api/messages"):
+            by_round.setdefault(run["round"], {})[run["scenario"]] = run["cpu_us_per_request"]
+    ratios = [r["messages page"] / r["POST /api/messages"] for r in by_round.values() if len(r) == 2]
+    return {"mode": mode, "rounds": len(ratios), **spread(ratios, "ratio")} if ratios else None
+
+
+def compare(runs: list[dict], baseline: str = "off", variants: tuple[str, ...] | None = None) -> list[dict]:
+    """Each variant (or only ``variants``) against ``baseline``: the median of the per-round ratios, and their spread.
+
+    A ratio is taken within one round (the baseline and the variant ran one after the other),
+    so a drift of the machine between rounds does not count as a difference.
     """
     rows = []
     for name in dict.fromkeys(run["scenario"] for run in runs):
@@ -400,16 +420,15 @@ def compare(runs: list[dict]) -> list[dict]:
         for run in runs:
             if run["scenario"] == name:
                 by_round.setdefault(run["round"], {})[run["mode"]] = run
-        variants = [v for v in dict.fromkeys(r["mode"] for r in runs if r["scenario"] == name) if v != "off"]
-        for variant in variants:
-            pairs = [(r["off"], r[variant]) for r in by_round.values() if "off" in r and variant in r]
+        modes = dict.fromkeys(r["mode"] for r in runs if r["scenario"] == name)
+        for variant in [v for v in modes if v != baseline and (variants is None or v in variants)]:
+            pairs = [(r[baseline], r[variant]) for r in by_round.values() if baseline in r and variant in r]
             if not pairs:
                 continue
-            row = {"scenario": name, "variant": variant, "rounds": len(pairs)}
+            row = {"scenario": name, "variant": variant, "baseline": baseline, "rounds": len(pairs)}
             for label, key in (("rps", "rps"), ("p99", "p99_ms"), ("cpu", "cpu_us_per_request")):
-                values = [v[key] / o[key] for o, v in pairs if o[key] and v[key] is not None] or [float("nan")]
-                row[f"{label}_ratio"] = statistics.median(values)
-                row[f"{label}_ratio_min"], row[f"{label}_ratio_max"] = min(values), max(values)
+                ratios = [v[key] / o[key] for o, v in pairs if o[key] and v[key] is not None]
+                row.update(spread(ratios, f"{label}_ratio"))
             row["rps"] = statistics.median(v["rps"] for _, v in pairs)
             row["p99_ms"] = statistics.median(v["p99_ms"] for _, v in pairs)
             row["spans_received"] = sum(v["spans_received"] for _, v in pairs)
@@ -518,6 +537,11 @@ def versions() -> dict:
     }
 
 
+def ratio_text(row: dict, name: str) -> str:
+    """A ratio from ``spread``: its median (min to max)."""
+    return f"{row[name]:.2f} ({row[f'{name}_min']:.2f} to {row[f'{name}_max']:.2f})"
+
+
 def markdown(report: dict) -> str:
     v = report["versions"]
     lines = [
@@ -550,15 +574,31 @@ def markdown(report: dict) -> str:
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for row in report["comparison"]:
-
-            def ratio(label: str, row=row) -> str:
-                low, high = row[f"{label}_ratio_min"], row[f"{label}_ratio_max"]
-                return f"{row[f'{label}_ratio']:.2f} ({low:.2f} to {high:.2f})"
-
             lines.append(
-                f"| `{row['variant']}` | {row['scenario']} | {row['rps']:.0f} | {ratio('rps')} | {row['p99_ms']:.2f} "
-                f"| {ratio('p99')} | {ratio('cpu')} | {row['spans_received']} |"
+                f"| `{row['variant']}` | {row['scenario']} | {row['rps']:.0f} | {ratio_text(row, 'rps_ratio')} "
+                f"| {row['p99_ms']:.2f} | {ratio_text(row, 'p99_ratio')} | {ratio_text(row, 'cpu_ratio')} "
+                f"| {row['spans_received']} |"
             )
+    for baseline, rows in report.get("on_against", {}).items():
+        lines += [
+            "",
+            f"`on` against `{baseline}`, ratios taken within a round: median (min to max over rounds).",
+            "",
+            f"| scenario | req/s on / {baseline} | p99 on / {baseline} | CPU/req on / {baseline} |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for row in rows:
+            lines.append(
+                f"| {row['scenario']} | {ratio_text(row, 'rps_ratio')} | {ratio_text(row, 'p99_ratio')} "
+                f"| {ratio_text(row, 'cpu_ratio')} |"
+            )
+    if report.get("page_over_post_cpu"):
+        cost = report["page_over_post_cpu"]
+        lines += [
+            "",
+            f"CPU per request of the messages page over a `POST /api/messages`, observability {cost['mode']}, "
+            f"within a round: {ratio_text(cost, 'ratio')} over {cost['rounds']} rounds.",
+        ]
     if report.get("memory"):
         memory = report["memory"]
         samples = ", ".join(f"{kib / 1024:.1f}" for kib in memory["rss_kib_samples"])
@@ -620,8 +660,11 @@ def main() -> None:
     prepare_database(args.database_url, base, args.messages, args.primary_messages)
     runs: list[dict] = []
     with running_sink() as sink_url, tempfile.TemporaryDirectory(prefix="jiwoo-bench-") as workdir:
-        for name in args.scenario or SCENARIOS:
-            for round_number in range(args.rounds):
+        # Round by round, every scenario in each: a round's numbers were all taken close together,
+        # so ratios within a round (a variant against off, the page against a POST) hold while
+        # the machine drifts.
+        for round_number in range(args.rounds):
+            for name in args.scenario or SCENARIOS:
                 for mode in variants:
                     result = measure(name, SCENARIOS[name], mode, args, base, sink_url, Path(workdir))
                     runs.append({**result, "round": round_number + 1})
@@ -646,6 +689,13 @@ def main() -> None:
         "variants": variants,
         "summary": summarise(runs),
         "comparison": compare(runs),
+        # jiwoo against its peer (issue 16's targets) and against other trees (a change before and after).
+        "on_against": {
+            baseline: compare(runs, baseline=baseline, variants=("on",))
+            for baseline in variants
+            if baseline not in ("off", "on") and "on" in variants
+        },
+        "page_over_post_cpu": page_over_post_cpu(runs),
         "runs": runs,
         "memory": memory,
     }

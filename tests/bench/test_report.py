@@ -1,0 +1,100 @@
+"""The benchmark's arithmetic: ratios are taken within a round, against the baseline asked for."""
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+import run as bench
+
+
+def measured(scenario: str, mode: str, round_number: int, rps: float, p99: float, cpu: float) -> dict:
+    return {
+        "scenario": scenario,
+        "mode": mode,
+        "round": round_number,
+        "rps": rps,
+        "p50_ms": p99 / 2,
+        "p95_ms": p99 * 0.9,
+        "p99_ms": p99,
+        "cpu_us_per_request": cpu,
+        "spans_created": 10,
+        "spans_received": 10,
+        "spans_dropped": 0,
+        "errors": 0,
+        "worker_rss_kib": 1024,
+    }
+
+
+# Round 2 ran on a machine twice as slow: within a round the ratios are the same as in round 1.
+RUNS = [
+    measured("POST /api/messages", "off", 1, 400, 10, 2000),
+    measured("POST /api/messages", "on", 1, 300, 12, 2800),
+    measured("POST /api/messages", "stock", 1, 250, 30, 3000),
+    measured("messages page", "off", 1, 100, 20, 6000),
+    measured("POST /api/messages", "off", 2, 200, 20, 4000),
+    measured("POST /api/messages", "on", 2, 150, 24, 5600),
+    measured("POST /api/messages", "stock", 2, 100, 90, 6400),
+    measured("messages page", "off", 2, 50, 40, 14000),
+]
+
+
+def test_each_variant_is_compared_with_off_within_its_round():
+    rows = {row["variant"]: row for row in bench.compare(RUNS) if row["scenario"] == "POST /api/messages"}
+
+    assert set(rows) == {"on", "stock"}
+    assert rows["on"]["rps_ratio"] == pytest.approx(0.75)
+    assert rows["on"]["rps_ratio_min"] == rows["on"]["rps_ratio_max"] == pytest.approx(0.75)
+    assert rows["stock"]["rps_ratio_min"] == pytest.approx(0.5)
+    assert rows["stock"]["rps_ratio_max"] == pytest.approx(0.625)
+    assert rows["on"]["rps"] == pytest.approx(225)
+    assert rows["on"]["spans_received"] == 20
+
+
+def test_on_is_compared_with_another_baseline_when_asked():
+    (row,) = bench.compare(RUNS, baseline="stock", variants=("on",))
+
+    assert (row["scenario"], row["variant"], row["baseline"], row["rounds"]) == ("POST /api/messages", "on", "stock", 2)
+    assert row["rps_ratio_min"] == pytest.approx(1.2)
+    assert row["rps_ratio_max"] == pytest.approx(1.5)
+    assert row["p99_ratio_min"] == pytest.approx(24 / 90)
+    assert row["p99_ratio_max"] == pytest.approx(0.4)
+
+
+def test_the_page_is_weighed_against_a_post_of_the_same_round():
+    cost = bench.page_over_post_cpu(RUNS)
+
+    assert cost["rounds"] == 2
+    assert cost["ratio_min"] == pytest.approx(3.0)
+    assert cost["ratio_max"] == pytest.approx(3.5)
+    assert cost["ratio"] == pytest.approx(3.25)
+
+
+def test_no_page_ratio_without_both_scenarios():
+    assert bench.page_over_post_cpu([run for run in RUNS if run["scenario"] != "messages page"]) is None
+
+
+def test_a_ratio_with_no_values_is_not_a_number():
+    assert all(math.isnan(value) for value in bench.spread([], "ratio").values())
+
+
+def test_the_report_shows_both_comparisons():
+    report = {
+        "date": "today",
+        "versions": dict.fromkeys(
+            ("cpu", "python", "django", "gunicorn", "opentelemetry-sdk", "postgresql", "redis", "wrk"), "?"
+        ),
+        "settings": {"connections": 2, "duration": 10, "warmup": 2, "rounds": 2},
+        "summary": bench.summarise(RUNS),
+        "comparison": bench.compare(RUNS),
+        "on_against": {"stock": bench.compare(RUNS, baseline="stock", variants=("on",))},
+        "page_over_post_cpu": bench.page_over_post_cpu(RUNS),
+    }
+
+    text = bench.markdown(report)
+
+    assert "| POST /api/messages | 1.35 (1.20 to 1.50) | 0.33 (0.27 to 0.40) | 0.90 (0.88 to 0.93) |" in text
+    assert "observability off, within a round: 3.25 (3.00 to 3.50) over 2 rounds." in text
