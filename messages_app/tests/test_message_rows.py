@@ -13,10 +13,12 @@ from unittest import mock
 
 import pytest
 from django.template import TemplateSyntaxError, engines
+from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils import translation
 
 from messages_app.models import Message
+from messages_app.templatetags.message_rows import truncatechars_fast
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +140,44 @@ def test_the_cases_above_are_in_the_reference(alice_client, messages):
 def test_capture_needs_as_and_a_name():
     with pytest.raises(TemplateSyntaxError, match="capture as NAME"):
         engines["django"].from_string("{% load message_rows %}{% capture csrf %}{% endcapture %}")
+
+
+# Texts around the cut: short and long, marks that do and do not count, not yet in NFC.
+TRUNCATION_TEXTS = [
+    "",
+    "short",
+    "x" * 39,
+    "x" * 40,
+    "x" * 41,
+    "y" * 200,
+    "안녕하세요 😀 오늘은 관측할 수 있는 서비스를 함께 만들어 봅시다 🚀👩‍💻 정말 즐거운 하루예요!",
+    "e\u0301" * 30 + " combining accents, not yet in NFC",
+    "a" * 39 + "\u0301" + "b" * 10,  # a mark before the cut, which NFC cannot fold
+    "q\u0307" * 25,  # a mark on every other character, in NFC
+    "z" * 41 + "\u0301" * 3,  # marks only after the cut
+    "z" * 40 + "\u0301" + "more",  # a mark right at the cut
+    "ᄒ\u1161\u11ab" * 20,  # conjoining jamo: NFC composes them
+    "line one\nline two\ttabbed   and a long enough tail to be cut here",
+]
+
+
+@pytest.mark.parametrize("length", [1, 2, 5, 39, 40, 41, 100])
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_truncatechars_fast_gives_what_truncatechars_gives(length, language):
+    with translation.override(language):
+        for text in TRUNCATION_TEXTS:
+            assert truncatechars_fast(text, length) == truncatechars(text, length), (text, length)
+
+
+def test_truncatechars_fast_uses_the_translated_ellipsis():
+    """A translation may end a cut text with something longer than one character."""
+    marker = "%(truncated_text)s [more]"
+    with mock.patch("django.utils.text.pgettext", return_value=marker):
+        for text in TRUNCATION_TEXTS:
+            assert truncatechars_fast(text, 40) == truncatechars(text, 40), text
+        assert truncatechars_fast("y" * 200, 40) == "y" * 33 + " [more]"
+
+
+def test_truncatechars_fast_takes_what_truncatechars_takes():
+    assert truncatechars_fast("some text", "not a number") == "some text"
+    assert truncatechars_fast("some text", 0) == truncatechars("some text", 0) == ""
