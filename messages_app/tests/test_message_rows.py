@@ -1,11 +1,12 @@
 """The rows of the messages page, byte for byte as Django's own tags and filters render them.
 
-templates/messages_app/message_list.html renders what is the same in every row once, before the
-loop, and the delete address and the ISO time with the cheaper tags of
-messages_app/templatetags/message_rows.py (docs/BENCHMARKS.md says why). REFERENCE is the markup
-as it was, from the end of the compose form to the end of the list (closed by an {% endif %} of
-its own), with {% url %}, {% csrf_token %}, {% translate %} and |date:'c' in every row: the page
-must show exactly what it renders, for the same messages, language, time zone and clock.
+templates/messages_app/message_list.html renders what is the same in every row once, and the
+rows themselves with {% message_rows %} (messages_app/templatetags/message_rows.py), which fills
+each row's markup directly (docs/BENCHMARKS.md says why). REFERENCE is the markup as it was, from
+the end of the compose form to the end of the list (closed by an {% endif %} of its own): a
+{% for %} loop with {% url %}, {% csrf_token %}, {% translate %}, |date:'c' and |truncatechars in
+every row. The page must show exactly what it renders, for the same messages, language, time
+zone and clock.
 """
 
 from datetime import UTC, datetime, timedelta
