@@ -37,12 +37,6 @@ class PkUrl:
         return f"{self.before}{int(pk)}{self.after}"
 
 
-@register.simple_tag
-def pk_url(view_name: str) -> PkUrl:
-    """``{% pk_url 'messages:delete' as delete_url %}``: reverse once, then ``delete_url.for_pk(pk)`` per row."""
-    return PkUrl(view_name)
-
-
 def truncatechars_fast(value: str, length) -> str:
     """``|truncatechars``, cut directly where no character can change the count.
 
@@ -62,6 +56,9 @@ def truncatechars_fast(value: str, length) -> str:
     return add_truncation_text(value[: calculate_truncate_chars_length(length, None)])
 
 
+# At most this many characters of a message name it in its delete button's label.
+SNIPPET_LENGTH = 40
+
 # One row of the list, with the white space the loop it replaces gave. format_html escapes every
 # value that is not already safe HTML, as {{ }} does.
 MESSAGE_ROW = """
@@ -79,13 +76,14 @@ MESSAGE_ROW = """
 
 
 @register.simple_tag
-def message_rows(messages, *, delete_url: PkUrl, csrf_field: str, delete_message_label: str, delete_label: str):
+def message_rows(messages, *, csrf_field: str, delete_message_label: str, delete_label: str):
     """The list's rows: MESSAGE_ROW for each message, filled by the filters the row template used.
 
     The same filters as ``{{ }}`` in a ``{% for %}`` (Django's ``linebreaksbr``, ``date``,
     ``naturaltime`` and ``localize``, and this module's), called directly: a row's template
     machinery (twenty-odd nodes, each resolved and escaped in turn) cost as much as its filters.
     """
+    delete_url = PkUrl("messages:delete")  # reversed once a page, in the request's script prefix
     same_in_every_row = {
         "csrf_field": csrf_field,
         "delete_message_label": delete_message_label,
@@ -105,7 +103,7 @@ def _row_values(message, delete_url: PkUrl) -> dict:
         "title": date(created_at, "DATETIME_FORMAT"),
         "natural": naturaltime(message.created_at),
         "action": delete_url.for_pk(message.pk),
-        "snippet": truncatechars_fast(str(message), 40),
+        "snippet": truncatechars_fast(str(message), SNIPPET_LENGTH),
     }
 
 
