@@ -200,6 +200,13 @@ def _setup_log_export(resource) -> None:
     _providers.append(logger_provider)
 
 
+def disabled_instrumentations() -> set[str]:
+    """OTEL_PYTHON_DISABLED_INSTRUMENTATIONS: the instrumentations to leave out, by their names
+    (``django``, ``redis``, ``psycopg``, ``sqlite3``), as OpenTelemetry's zero-code start reads it."""
+    names = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
+    return {name.strip() for name in names.split(",") if name.strip()}
+
+
 def _instrument_libraries() -> None:
     """Patch the libraries once per process; instrumentors refuse a second instrument() anyway."""
     from opentelemetry.instrumentation.django import DjangoInstrumentor
@@ -207,14 +214,27 @@ def _instrument_libraries() -> None:
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
 
-    if not DjangoInstrumentor().is_instrumented_by_opentelemetry:
-        DjangoInstrumentor().instrument(excluded_urls=EXCLUDED_URLS)
-    if not RedisInstrumentor().is_instrumented_by_opentelemetry:
-        RedisInstrumentor().instrument()
-    if not PsycopgInstrumentor().is_instrumented_by_opentelemetry:
-        PsycopgInstrumentor().instrument(skip_dep_check=True)
-    if not SQLite3Instrumentor().is_instrumented_by_opentelemetry:
-        SQLite3Instrumentor().instrument()
+    instrumentations = {
+        "django": (DjangoInstrumentor, {"excluded_urls": EXCLUDED_URLS}),
+        "redis": (RedisInstrumentor, {}),
+        "psycopg": (PsycopgInstrumentor, {"skip_dep_check": True}),
+        "sqlite3": (SQLite3Instrumentor, {}),
+    }
+    disabled = disabled_instrumentations()
+    for name, (instrumentor_class, options) in instrumentations.items():
+        instrumentor = instrumentor_class()
+        if name not in disabled and not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(**options)
+
+
+def force_flush() -> bool:
+    """Export what this process's providers hold now; False if one of them did not finish in time."""
+    return all(provider.force_flush() for provider in _providers)
+
+
+def spans_ended() -> int:
+    """The spans that ended in this process since the SDK started (what the collector should receive)."""
+    return _span_counter.ended
 
 
 def shutdown() -> None:

@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from observability import telemetry
@@ -91,3 +95,41 @@ def test_log_export_is_off_by_default(monkeypatch):
     assert telemetry.log_export_enabled() is False
     monkeypatch.setenv("OTEL_LOGS_EXPORTER", "otlp")
     assert telemetry.log_export_enabled() is True
+
+
+INSTRUMENTED = """
+from opentelemetry.instrumentation.django import DjangoInstrumentor
+from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
+from observability import telemetry
+
+telemetry.setup()
+instrumentors = {"django": DjangoInstrumentor, "psycopg": PsycopgInstrumentor, "redis": RedisInstrumentor,
+                 "sqlite3": SQLite3Instrumentor}
+print(sorted(name for name, cls in instrumentors.items() if cls().is_instrumented_by_opentelemetry))
+"""
+
+
+@pytest.mark.parametrize(
+    ("disabled", "instrumented"),
+    [
+        ("", ["django", "psycopg", "redis", "sqlite3"]),
+        ("redis, psycopg", ["django", "sqlite3"]),
+        ("django", ["psycopg", "redis", "sqlite3"]),
+    ],
+)
+def test_the_standard_variable_leaves_instrumentations_out(disabled, instrumented):
+    # A fresh interpreter: instrumenting patches libraries for the life of the process.
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "jiwoo.settings",
+        "OTEL_SDK_DISABLED": "false",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": disabled,
+    }
+    env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+    result = subprocess.run(
+        [sys.executable, "-c", INSTRUMENTED], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == repr(instrumented)
