@@ -1,4 +1,5 @@
-"""Counting limits in the cache (Redis): sign-ups per address, wrong old passwords per user.
+"""Counting limits in the cache (Redis): sign-ups per address, wrong old passwords per user,
+and the browser's span exports per address and per session (observability/browser_traces.py).
 
 Counts live in Redis with their window as the expiry. When Redis cannot be reached the cache
 answers nothing and the limit is lifted: these limits protect against abuse, and they never
@@ -11,7 +12,11 @@ from django.core.cache import cache
 
 
 class Throttle:
-    """At most ``limit`` hits per ``key`` within ``seconds`` of the first one."""
+    """At most ``limit`` hits per ``key`` within ``seconds`` of the first one.
+
+    Forms ask first and count a failure after (``exceeded``, then ``hit``); a request that is
+    itself the hit counts and compares in one step (``hit() > limit``, the browser-span relay).
+    """
 
     def __init__(self, name: str, *, seconds: int) -> None:
         self.name = name
@@ -23,15 +28,17 @@ class Throttle:
     def exceeded(self, key: str, limit: int) -> bool:
         return limit > 0 and (cache.get(self._key(key)) or 0) >= limit
 
-    def hit(self, key: str) -> None:
+    def hit(self, key: str) -> int:
+        """Count one hit; the hits in this window so far, 0 when Redis cannot be reached."""
         full_key = self._key(key)
         # add() sets the window's expiry once; incr() keeps it.
         cache.add(full_key, 0, timeout=self.seconds)
         try:
-            cache.incr(full_key)
+            return cache.incr(full_key) or 0
         except ValueError:
             # Expired between the two calls: start a new window.
             cache.add(full_key, 1, timeout=self.seconds)
+            return 1
 
 
 signups = Throttle("signup", seconds=3600)

@@ -24,7 +24,6 @@ from http import HTTPStatus
 from typing import Annotated
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
@@ -35,6 +34,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from pydantic import ConfigDict, Field
 
+from accounts.throttle import Throttle
 from api.auth import anyone_with_csrf
 from api.errors import ApiError, error_response
 from api.schemas import errors
@@ -328,21 +328,16 @@ def export(spans: list[ReadableSpan]) -> int:
 # --- limits ---------------------------------------------------------------------------------
 
 
+browser_exports_per_address = Throttle("browser-traces-address", seconds=60)
+browser_exports_per_session = Throttle("browser-traces-session", seconds=60)
+
+
 def over_rate_limit(request) -> bool:
-    """Whether this session or this client address sent more requests than allowed this minute."""
-    minute = int(time.time() // 60)
-    keys = [(f"browser-traces:address:{client_address(request)}:{minute}", RATE_LIMIT_PER_ADDRESS)]
+    """Whether this client address, or this session, sent more exports than allowed a minute."""
+    if browser_exports_per_address.hit(client_address(request)) > RATE_LIMIT_PER_ADDRESS:
+        return True
     session_key = request.session.session_key if hasattr(request, "session") else None
-    if session_key:
-        keys.append((f"browser-traces:session:{session_key}:{minute}", RATE_LIMIT_PER_SESSION))
-    try:
-        for key, limit in keys:
-            cache.add(key, 0, timeout=120)
-            if cache.incr(key) > limit:
-                return True
-    except Exception:  # noqa: BLE001 - Redis down or the key just expired: telemetry must not fail the page
-        return False
-    return False
+    return bool(session_key) and browser_exports_per_session.hit(session_key) > RATE_LIMIT_PER_SESSION
 
 
 def _guard(run):

@@ -294,6 +294,14 @@ def test_an_address_flooding_the_relay_gets_429_across_sessions(exported, monkey
     assert len(exported.get_finished_spans()) == 4
 
 
+def test_without_redis_the_relay_still_accepts(browser, exported, redis_down):
+    # The limits are lifted, as the sign-up limit is: the browser's telemetry never fails the page.
+    body = batch(("jiwoo.browser", [otlp_span("1111111111111111")]))
+
+    assert post(browser, body).status_code == HTTPStatus.OK
+    assert len(exported.get_finished_spans()) == 1
+
+
 def test_nothing_is_exported_when_export_is_off(browser, monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
