@@ -9,6 +9,9 @@ cancels out:
   line, recent activity);
 - ``stock``: the same app with OpenTelemetry's zero-code auto-instrumentation instead of
   jiwoo's telemetry module (bench/stock/), exporting to the same sink, log line and activity on;
+- ``sampled``: ``on`` with the head sampling advised for production
+  (``parentbased_traceidratio`` at ``--sample-ratio``, a tenth by default): the other traces
+  are neither recorded nor exported, while every log line still carries its trace id;
 - ``on@NAME`` for each ``--tree NAME=PATH``: ``on`` run from another checkout of jiwoo (a
   git worktree of an older commit, say), to compare a change before and after in one run.
 
@@ -288,7 +291,7 @@ def running_sink():
         sink.wait()
 
 
-def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None) -> dict:
+def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None, sample_ratio: float = 0.1) -> dict:
     if mode == "off":
         return {**base, "OTEL_SDK_DISABLED": "true", "RECENT_ACTIVITY_ENABLED": "false", "DJANGO_REQUEST_LOG": "false"}
     env = {
@@ -301,6 +304,8 @@ def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None)
         "RECENT_ACTIVITY_ENABLED": "true",
         "DJANGO_REQUEST_LOG": "true",
     }
+    if mode == "sampled":
+        env.update({"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(sample_ratio)})
     if mode == "stock":
         # What the zero-code instrumentation needs to export to the same sink over OTLP/HTTP.
         env.update(
@@ -315,7 +320,7 @@ def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None)
 
 
 def variant_server(variant: str, env: dict, log_path: Path, trees: dict[str, Path]) -> Server:
-    """The server for one variant: off, on, stock or on@NAME (the tree named NAME)."""
+    """The server for one variant: off, on, sampled, stock or on@NAME (the tree named NAME)."""
     mode, _, tree_name = variant.partition("@")
     return Server(env, log_path, tree=trees[tree_name] if tree_name else ROOT, stock=mode == "stock")
 
@@ -338,7 +343,7 @@ def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: st
         # The same writes in every run, never up to the message cap (MESSAGES_PER_USER_MAX).
         keep_newest(args.database_url, scenario["user"], 500)
     sink_before = sink_count(sink_url)
-    env = mode_env(base, mode.partition("@")[0], sink_url, args.on_env)
+    env = mode_env(base, mode.partition("@")[0], sink_url, args.on_env, args.sample_ratio)
     with variant_server(mode, env, log_path, args.trees) as server:
         cookie, csrf = server.session_for(scenario["user"])
         wrk(server, scenario, args.warmup, args.connections, cookie, csrf)
@@ -626,7 +631,12 @@ def main() -> None:
     parser.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--smoke", action="store_true", help="a short run on little data that records nothing")
-    parser.add_argument("--variants", default="off,on,stock", help="comma-separated: off, on, stock (--smoke: off,on)")
+    parser.add_argument(
+        "--variants", default="off,on,stock", help="comma-separated: off, on, sampled, stock (--smoke: off,on)"
+    )
+    parser.add_argument(
+        "--sample-ratio", type=float, default=0.1, help="the share of traces the sampled variant records"
+    )
     parser.add_argument(
         "--tree",
         action="append",
@@ -651,9 +661,9 @@ def main() -> None:
         if "--variants" not in sys.argv:
             args.variants = "off,on"
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(variants) - {"off", "on", "stock"}
+    unknown = set(variants) - {"off", "on", "sampled", "stock"}
     if unknown or "off" not in variants:
-        parser.error(f"--variants takes off (always), on and stock; not {sorted(unknown)}")
+        parser.error(f"--variants takes off (always), on, sampled and stock; not {sorted(unknown)}")
     variants += [f"on@{name}" for name in args.trees]
 
     base = base_env(args.database_url)
@@ -682,7 +692,16 @@ def main() -> None:
         "settings": {
             **{
                 k: getattr(args, k)
-                for k in ("duration", "warmup", "rounds", "connections", "messages", "primary_messages", "on_env")
+                for k in (
+                    "duration",
+                    "warmup",
+                    "rounds",
+                    "connections",
+                    "messages",
+                    "primary_messages",
+                    "on_env",
+                    "sample_ratio",
+                )
             },
             "trees": {name: str(path) for name, path in args.trees.items()},
         },
@@ -693,7 +712,7 @@ def main() -> None:
         "on_against": {
             baseline: compare(runs, baseline=baseline, variants=("on",))
             for baseline in variants
-            if baseline not in ("off", "on") and "on" in variants
+            if baseline not in ("off", "on", "sampled") and "on" in variants
         },
         "page_over_post_cpu": page_over_post_cpu(runs),
         "runs": runs,

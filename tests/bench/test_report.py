@@ -98,3 +98,18 @@ def test_the_report_shows_both_comparisons():
 
     assert "| POST /api/messages | 1.35 (1.20 to 1.50) | 0.33 (0.27 to 0.40) | 0.90 (0.88 to 0.93) |" in text
     assert "observability off, within a round: 3.25 (3.00 to 3.50) over 2 rounds." in text
+
+
+def test_the_variants_differ_only_where_they_should():
+    base = {"DATABASE_URL": "postgres://bench"}
+    off = bench.mode_env(base, "off", "http://sink")
+    on = bench.mode_env(base, "on", "http://sink")
+    sampled = bench.mode_env(base, "sampled", "http://sink", sample_ratio=0.25)
+
+    assert off["OTEL_SDK_DISABLED"] == "true"
+    assert off["DJANGO_REQUEST_LOG"] == "false"
+    assert on["OTEL_TRACES_SAMPLER"] == "always_on"
+    assert {key: value for key, value in sampled.items() if on.get(key) != value} == {
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.25",
+    }
