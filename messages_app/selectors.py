@@ -25,21 +25,25 @@ def message_page(*, author, query: str, number: int, size: int, last_past_end: b
     """Page ``number`` of the author's messages matching ``query``.
 
     Past the last page: EmptyPage, or the last page when ``last_past_end`` (what the messages
-    page shows). A search counts its matches in the same query that fetches the page
+    page shows). The rows come without a join to their author: the author is the user who
+    asked, set on each row (making 20 user objects from joined columns took ~40 % of the
+    fetch's CPU). A search counts its matches in the same query that fetches the page
     (COUNT(*) OVER ()), so the index is searched once, not twice, and a page past the end
     costs one query too. Without a query the paginator's own COUNT is cheaper: it is
     answered from the (author, created_at) index.
     """
-    messages = message_list(author=author, query=query)
+    messages = message_list(author=author, query=query).select_related(None)
     if not query.strip():
         paginator = Paginator(messages, size)
-        return paginator.get_page(number) if last_past_end else paginator.page(number)
+        page = paginator.get_page(number) if last_past_end else paginator.page(number)
+        page.object_list = _written_by(author, page.object_list)
+        return page
     if number < 1:
         raise EmptyPage("That page number is less than 1")
     # Without the author's row joined and without search_text: the window holds every match
     # until the count is known, and both made it wider (spilled to disk on common words). The
     # author is the user who asked.
-    matches = messages.select_related(None).defer("search_text").annotate(total_matches=Window(Count("pk")))
+    matches = messages.defer("search_text").annotate(total_matches=Window(Count("pk")))
     offset = (number - 1) * size
     if last_past_end and number > 1:
         # Numbered rows, so that a page past the end is the last one in the same query (one
@@ -52,9 +56,16 @@ def message_page(*, author, query: str, number: int, size: int, last_past_end: b
         rows = list(matches[offset : offset + size])
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
-    for row in rows:
-        row.author = author
+    rows = _written_by(author, rows)
     paginator = Paginator(messages, size)
     # Known from the rows themselves: no rows on the first (or last) page means no matches.
     paginator.__dict__["count"] = rows[0].total_matches if rows else 0
     return Page(rows, number, paginator)
+
+
+def _written_by(author, messages) -> list[Message]:
+    """The messages as a list, each with ``author`` set to the author they were fetched for."""
+    rows = list(messages)
+    for row in rows:
+        row.author = author
+    return rows

@@ -81,6 +81,22 @@ def test_a_search_page_counts_its_matches_in_the_same_query(user, django_assert_
         assert [m.text for m in page] == [f"needle {n}" for n in (12, 9, 6, 3, 0)]
 
 
+@pytest.mark.parametrize("query", ["", "needle"])
+def test_a_page_is_fetched_without_joining_its_author(user, query, django_assert_num_queries):
+    from messages_app.selectors import message_page
+
+    for number in range(25):
+        message_create(author=user, text=f"needle {number}")
+
+    with django_assert_num_queries(1 if query else 2) as queries:  # without a search, a COUNT too
+        page = message_page(author=user, query=query, number=2, size=10, last_past_end=True)
+        authors = {message.author.get_username() for message in page}
+
+    assert authors == {user.get_username()}
+    assert [m.text for m in page] == [f"needle {n}" for n in range(14, 4, -1)]
+    assert all("auth_user" not in query["sql"] for query in queries.captured_queries)
+
+
 def test_a_search_page_past_the_end_is_empty_page(user):
     from django.core.paginator import EmptyPage
 
