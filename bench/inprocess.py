@@ -6,8 +6,8 @@
 Runs the WSGI application (jiwoo.wsgi, as gunicorn would) in this process, once with
 observability off and once on, each in a fresh interpreter, alternating for --rounds, and
 prints the CPU per request from time.process_time(): every thread of the process counts, so
-the span exporter's work is included (spans still queued at the end are flushed inside the
-measurement). --profile on|off prints the cProfile of that mode instead (main thread only).
+the span exporter's work is included (spans and metrics still held at the end are flushed
+inside the measurement). --profile on|off prints the cProfile of that mode instead (main thread only).
 bench/run.py, with gunicorn and wrk, is the benchmark; this is the microscope.
 """
 

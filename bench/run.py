@@ -9,7 +9,7 @@ cancels out:
   line, recent activity);
 - ``stock``: the same app with OpenTelemetry's zero-code auto-instrumentation instead of
   jiwoo's telemetry module (bench/stock/), exporting to the same sink, log line and activity on;
-- ``sampled``: ``on`` with the head sampling advised for production
+- ``sampled``: ``on`` with head sampling, as the README advises for busy production
   (``parentbased_traceidratio`` at ``--sample-ratio``, a tenth by default): the other traces
   are neither recorded nor exported, while every log line still carries its trace id;
 - ``on@NAME`` for each ``--tree NAME=PATH``: ``on`` run from another checkout of jiwoo (a
@@ -547,6 +547,12 @@ def ratio_text(row: dict, name: str) -> str:
     return f"{row[name]:.2f} ({row[f'{name}_min']:.2f} to {row[f'{name}_max']:.2f})"
 
 
+def variant_names(report: dict) -> list[str]:
+    """The variants as the report names them; ``sampled`` with the share of traces it records."""
+    ratio = report["settings"].get("sample_ratio")
+    return [f"sampled ({ratio:g})" if name == "sampled" else name for name in report["variants"]]
+
+
 def markdown(report: dict) -> str:
     v = report["versions"]
     lines = [
@@ -555,8 +561,8 @@ def markdown(report: dict) -> str:
         f"Machine: {v['cpu']}. Python {v['python']}, Django {v['django']}, gunicorn {v['gunicorn']} "
         f"(2 sync workers), OpenTelemetry SDK {v['opentelemetry-sdk']}, {v['postgresql']}, {v['redis']}, {v['wrk']}. "
         f"wrk: 1 thread, {report['settings']['connections']} connections, {report['settings']['duration']} s a run "
-        f"after {report['settings']['warmup']} s of warm-up, {report['settings']['rounds']} rounds of off/on; "
-        "medians shown.",
+        f"after {report['settings']['warmup']} s of warm-up, {report['settings']['rounds']} rounds of "
+        f"{', '.join(variant_names(report))}; medians shown.",
         "",
         "| scenario | req/s off | req/s on | on/off | p50 off / on (ms) | p95 off / on (ms) | p99 off / on (ms) "
         "| CPU/req off (µs) | CPU/req on (µs) | added (µs) | spans created / received / dropped |",
@@ -660,6 +666,8 @@ def main() -> None:
         args.messages, args.primary_messages = 2_000, 1_000
         if "--variants" not in sys.argv:
             args.variants = "off,on"
+    if not 0 <= args.sample_ratio <= 1:
+        parser.error(f"--sample-ratio is a share of traces, from 0 to 1; not {args.sample_ratio}")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = set(variants) - {"off", "on", "sampled", "stock"}
     if unknown or "off" not in variants:

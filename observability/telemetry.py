@@ -200,11 +200,14 @@ def _setup_log_export(resource) -> None:
     _providers.append(logger_provider)
 
 
+INSTRUMENTATION_NAMES = ("django", "redis", "psycopg", "sqlite3")
+
+
 def disabled_instrumentations() -> set[str]:
-    """OTEL_PYTHON_DISABLED_INSTRUMENTATIONS: the instrumentations to leave out, by their names
-    (``django``, ``redis``, ``psycopg``, ``sqlite3``), as OpenTelemetry's zero-code start reads it."""
-    names = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
-    return {name.strip() for name in names.split(",") if name.strip()}
+    """OTEL_PYTHON_DISABLED_INSTRUMENTATIONS: the instrumentations to leave out, by name, or ``*``
+    for all of them, as OpenTelemetry's zero-code start reads it. Other names are ignored."""
+    names = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    return set(INSTRUMENTATION_NAMES) if "*" in names else names & set(INSTRUMENTATION_NAMES)
 
 
 def _instrument_libraries() -> None:
@@ -228,8 +231,15 @@ def _instrument_libraries() -> None:
 
 
 def force_flush() -> bool:
-    """Export what this process's providers hold now; False if one of them did not finish in time."""
-    return all(provider.force_flush() for provider in _providers)
+    """Export what every provider of this process holds now; False if one of them did not manage."""
+    flushed = []
+    for provider in _providers:
+        try:
+            flushed.append(provider.force_flush())
+        except Exception:  # the meter provider raises when a reader fails; flush the others still
+            logger.exception("telemetry flush failed", extra={"event": "telemetry.flush_failed"})
+            flushed.append(False)
+    return all(flushed)
 
 
 def spans_ended() -> int:

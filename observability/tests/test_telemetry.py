@@ -102,12 +102,18 @@ from opentelemetry.instrumentation.django import DjangoInstrumentor
 from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
+from opentelemetry import trace
+
 from observability import telemetry
 
 telemetry.setup()
 instrumentors = {"django": DjangoInstrumentor, "psycopg": PsycopgInstrumentor, "redis": RedisInstrumentor,
                  "sqlite3": SQLite3Instrumentor}
 print(sorted(name for name, cls in instrumentors.items() if cls().is_instrumented_by_opentelemetry))
+print(telemetry.spans_ended())
+with trace.get_tracer("test").start_as_current_span("one"):
+    pass
+print(telemetry.spans_ended())
 """
 
 
@@ -117,6 +123,8 @@ print(sorted(name for name, cls in instrumentors.items() if cls().is_instrumente
         ("", ["django", "psycopg", "redis", "sqlite3"]),
         ("redis, psycopg", ["django", "sqlite3"]),
         ("django", ["psycopg", "redis", "sqlite3"]),
+        ("*", []),
+        ("psycopg2, django", ["psycopg", "redis", "sqlite3"]),
     ],
 )
 def test_the_standard_variable_leaves_instrumentations_out(disabled, instrumented):
@@ -132,4 +140,30 @@ def test_the_standard_variable_leaves_instrumentations_out(disabled, instrumente
         [sys.executable, "-c", INSTRUMENTED], env=env, capture_output=True, text=True, timeout=120, check=True
     )
 
-    assert result.stdout.strip().splitlines()[-1] == repr(instrumented)
+    *_, names, spans_before, spans_after = result.stdout.strip().splitlines()
+    assert names == repr(instrumented)
+    assert (int(spans_before), int(spans_after)) == (0, 1)
+
+
+class Provider:
+    def __init__(self, answer):
+        self.answer = answer
+        self.flushed = False
+
+    def force_flush(self):
+        self.flushed = True
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [([True, True], True), ([False, True, True], False), ([Exception("reader failed"), True], False)],
+)
+def test_force_flush_flushes_every_provider_whatever_one_answers(monkeypatch, answers, expected):
+    providers = [Provider(answer) for answer in answers]
+    monkeypatch.setattr(telemetry, "_providers", providers)
+
+    assert telemetry.force_flush() is expected
+    assert all(provider.flushed for provider in providers)

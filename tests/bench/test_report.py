@@ -87,7 +87,8 @@ def test_the_report_shows_both_comparisons():
         "versions": dict.fromkeys(
             ("cpu", "python", "django", "gunicorn", "opentelemetry-sdk", "postgresql", "redis", "wrk"), "?"
         ),
-        "settings": {"connections": 2, "duration": 10, "warmup": 2, "rounds": 2},
+        "settings": {"connections": 2, "duration": 10, "warmup": 2, "rounds": 2, "sample_ratio": 0.25},
+        "variants": ["off", "on", "stock", "sampled"],
         "summary": bench.summarise(RUNS),
         "comparison": bench.compare(RUNS),
         "on_against": {"stock": bench.compare(RUNS, baseline="stock", variants=("on",))},
@@ -96,6 +97,7 @@ def test_the_report_shows_both_comparisons():
 
     text = bench.markdown(report)
 
+    assert "2 rounds of off, on, stock, sampled (0.25); medians shown." in text
     assert "| POST /api/messages | 1.35 (1.20 to 1.50) | 0.33 (0.27 to 0.40) | 0.90 (0.88 to 0.93) |" in text
     assert "observability off, within a round: 3.25 (3.00 to 3.50) over 2 rounds." in text
 
