@@ -62,7 +62,7 @@ def measure(args) -> dict:
 
     django.setup()
     user = get_user_model().objects.get(username=args.user)
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")  # a host in the benchmark's ALLOWED_HOSTS
     client.get(reverse("accounts:login"))  # the log-in form sets the CSRF cookie
     csrf = client.cookies["csrftoken"].value
     client.force_login(user)
