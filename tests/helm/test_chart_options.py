@@ -5,6 +5,7 @@ import re
 import helm_python as helm
 import kubernetes_validate
 import pytest
+from helm_python.errors import HelmValuesError
 
 from tests.helm.chart import CHART_DIR, find, load_values, one, pod_spec, render, render_set
 
@@ -164,3 +165,14 @@ def test_every_value_is_documented_where_it_is_declared():
             undocumented.append(name)
 
     assert undocumented == []
+
+
+def test_production_sampling_as_the_readme_gives_it():
+    """README "Sampling in production": the ratio is a string (--set-string); a number is refused."""
+    objects = render({"telemetry": {"sampler": "parentbased_traceidratio", "samplerArg": "0.1"}})
+    config = one(objects, "ConfigMap", "jiwoo")["data"]
+
+    assert config["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio"
+    assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.1"
+    with pytest.raises(HelmValuesError, match="samplerArg"):
+        render({"telemetry": {"samplerArg": 0.1}})
