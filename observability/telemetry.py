@@ -200,14 +200,10 @@ def _setup_log_export(resource) -> None:
     _providers.append(logger_provider)
 
 
-INSTRUMENTATION_NAMES = ("django", "redis", "psycopg", "sqlite3")
-
-
 def disabled_instrumentations() -> set[str]:
     """OTEL_PYTHON_DISABLED_INSTRUMENTATIONS: the instrumentations to leave out, by name, or ``*``
-    for all of them, as OpenTelemetry's zero-code start reads it. Other names are ignored."""
-    names = {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
-    return set(INSTRUMENTATION_NAMES) if "*" in names else names & set(INSTRUMENTATION_NAMES)
+    for all of them, as OpenTelemetry's zero-code start reads it. Names jiwoo does not use match nothing."""
+    return {name.strip() for name in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
 
 
 def _instrument_libraries() -> None:
@@ -226,7 +222,7 @@ def _instrument_libraries() -> None:
     disabled = disabled_instrumentations()
     for name, (instrumentor_class, options) in instrumentations.items():
         instrumentor = instrumentor_class()
-        if name not in disabled and not instrumentor.is_instrumented_by_opentelemetry:
+        if not {name, "*"} & disabled and not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument(**options)
 
 

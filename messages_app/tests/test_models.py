@@ -94,7 +94,7 @@ def test_a_page_is_fetched_without_joining_its_author(user, query, django_assert
 
     assert authors == {user.get_username()}
     assert [m.text for m in page] == [f"needle {n}" for n in range(14, 4, -1)]
-    assert all("auth_user" not in query["sql"] for query in queries.captured_queries)
+    assert all("auth_user" not in statement["sql"] for statement in queries.captured_queries)
 
 
 def test_a_search_page_past_the_end_is_empty_page(user):
