@@ -12,6 +12,8 @@ cancels out:
 - ``sampled``: ``on`` with head sampling, as the README advises for busy production
   (``parentbased_traceidratio`` at ``--sample-ratio``, a tenth by default): the other traces
   are neither recorded nor exported, while every log line still carries its trace id;
+- ``grpc``: ``on`` with its spans exported over OTLP/gRPC to the sink's gRPC port instead of
+  OTLP/HTTP (the chart's ``telemetry.protocol: grpc``);
 - ``on@NAME`` for each ``--tree NAME=PATH``: ``on`` run from another checkout of jiwoo (a
   git worktree of an older commit, say), to compare a change before and after in one run.
 
@@ -274,10 +276,14 @@ def sink_count(sink_url: str) -> dict:
 
 
 @contextmanager
-def running_sink():
-    """bench/sink.py on a free port, answering, for the length of the block; yields its URL."""
+def running_sink(grpc_port: int | None = None):
+    """bench/sink.py on a free port, answering, for the length of the block; yields its URL.
+
+    With ``grpc_port`` it receives OTLP/gRPC there too (bench/span_cost.py compares the two).
+    """
     url = f"http://127.0.0.1:{free_port()}"
-    sink = subprocess.Popen([PYTHON, str(ROOT / "bench" / "sink.py"), url.rsplit(":", 1)[1]], cwd=ROOT)
+    command = [PYTHON, str(ROOT / "bench" / "sink.py"), url.rsplit(":", 1)[1]]
+    sink = subprocess.Popen([*command, str(grpc_port)] if grpc_port else command, cwd=ROOT)
     try:
         for _ in range(50):
             try:
@@ -291,7 +297,14 @@ def running_sink():
         sink.wait()
 
 
-def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None, sample_ratio: float = 0.1) -> dict:
+def mode_env(
+    base: dict,
+    mode: str,
+    sink_url: str,
+    extra_on: dict | None = None,
+    sample_ratio: float = 0.1,
+    grpc_url: str | None = None,
+) -> dict:
     if mode == "off":
         return {**base, "OTEL_SDK_DISABLED": "true", "RECENT_ACTIVITY_ENABLED": "false", "DJANGO_REQUEST_LOG": "false"}
     env = {
@@ -306,6 +319,8 @@ def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None,
     }
     if mode == "sampled":
         env.update({"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(sample_ratio)})
+    if mode == "grpc":
+        env.update({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": grpc_url})
     if mode == "stock":
         # What the zero-code instrumentation needs to export to the same sink over OTLP/HTTP.
         env.update(
@@ -320,7 +335,7 @@ def mode_env(base: dict, mode: str, sink_url: str, extra_on: dict | None = None,
 
 
 def variant_server(variant: str, env: dict, log_path: Path, trees: dict[str, Path]) -> Server:
-    """The server for one variant: off, on, sampled, stock or on@NAME (the tree named NAME)."""
+    """The server for one variant: off, on, sampled, grpc, stock or on@NAME (the tree named NAME)."""
     mode, _, tree_name = variant.partition("@")
     return Server(env, log_path, tree=trees[tree_name] if tree_name else ROOT, stock=mode == "stock")
 
@@ -343,7 +358,7 @@ def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: st
         # The same writes in every run, never up to the message cap (MESSAGES_PER_USER_MAX).
         keep_newest(args.database_url, scenario["user"], 500)
     sink_before = sink_count(sink_url)
-    env = mode_env(base, mode.partition("@")[0], sink_url, args.on_env, args.sample_ratio)
+    env = mode_env(base, mode.partition("@")[0], sink_url, args.on_env, args.sample_ratio, args.grpc_url)
     with variant_server(mode, env, log_path, args.trees) as server:
         cookie, csrf = server.session_for(scenario["user"])
         wrk(server, scenario, args.warmup, args.connections, cookie, csrf)
@@ -638,7 +653,7 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--smoke", action="store_true", help="a short run on little data that records nothing")
     parser.add_argument(
-        "--variants", default="off,on,stock", help="comma-separated: off, on, sampled, stock (--smoke: off,on)"
+        "--variants", default="off,on,stock", help="comma-separated: off, on, sampled, grpc, stock (--smoke: off,on)"
     )
     parser.add_argument(
         "--sample-ratio", type=float, default=0.1, help="the share of traces the sampled variant records"
@@ -669,15 +684,17 @@ def main() -> None:
     if not 0 <= args.sample_ratio <= 1:
         parser.error(f"--sample-ratio is a share of traces, from 0 to 1; not {args.sample_ratio}")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(variants) - {"off", "on", "sampled", "stock"}
+    unknown = set(variants) - {"off", "on", "sampled", "grpc", "stock"}
     if unknown or "off" not in variants:
-        parser.error(f"--variants takes off (always), on, sampled and stock; not {sorted(unknown)}")
+        parser.error(f"--variants takes off (always), on, sampled, grpc and stock; not {sorted(unknown)}")
     variants += [f"on@{name}" for name in args.trees]
 
     base = base_env(args.database_url)
     prepare_database(args.database_url, base, args.messages, args.primary_messages)
     runs: list[dict] = []
-    with running_sink() as sink_url, tempfile.TemporaryDirectory(prefix="jiwoo-bench-") as workdir:
+    grpc_port = free_port()
+    args.grpc_url = f"http://127.0.0.1:{grpc_port}"
+    with running_sink(grpc_port=grpc_port) as sink_url, tempfile.TemporaryDirectory(prefix="jiwoo-bench-") as workdir:
         # Round by round, every scenario in each: a round's numbers were all taken close together,
         # so ratios within a round (a variant against off, the page against a POST) hold while
         # the machine drifts.

@@ -1,18 +1,32 @@
-"""An OTLP/HTTP sink for the benchmark: accepts every export, counts spans, keeps nothing.
+"""An OTLP sink for the benchmark: accepts every export, counts spans, keeps nothing.
 
-python bench/sink.py PORT        # GET /count answers {"requests", "spans", "bytes"}
+python bench/sink.py PORT [GRPC_PORT]   # GET /count answers {"requests", "spans", "bytes"}
+
+OTLP/HTTP on PORT; with GRPC_PORT, OTLP/gRPC's trace service there too, counted alike.
 """
 
 import gzip
 import json
 import sys
 import threading
+from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
 counts = {"requests": 0, "spans": 0, "bytes": 0}
 lock = threading.Lock()
+
+
+def count(request: ExportTraceServiceRequest, size: int) -> None:
+    spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+    with lock:
+        counts["requests"] += 1
+        counts["spans"] += spans
+        counts["bytes"] += size
 
 
 class Sink(BaseHTTPRequestHandler):
@@ -20,17 +34,12 @@ class Sink(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        spans = 0
+        request = ExportTraceServiceRequest()
         if self.path == "/v1/traces":
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
-            request = ExportTraceServiceRequest()
             request.ParseFromString(body)
-            spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
-        with lock:
-            counts["requests"] += 1
-            counts["spans"] += spans
-            counts["bytes"] += len(body)
+        count(request, len(body))
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")
@@ -49,7 +58,25 @@ class Sink(BaseHTTPRequestHandler):
         pass
 
 
+def serve_grpc(port: int):
+    """OTLP/gRPC's trace service on ``port``, counting into the same totals."""
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request, context):
+            count(request, request.ByteSize())
+            return ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    return server
+
+
 if __name__ == "__main__":
+    grpc_server = serve_grpc(int(sys.argv[2])) if len(sys.argv) > 2 else None
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink)
     server.daemon_threads = True
     server.serve_forever()

@@ -1,10 +1,11 @@
 """The floor: CPU that one span with a dozen attributes costs, created, batched and exported.
 
-    .venv/bin/python bench/span_cost.py [--spans 20000]
+    .venv/bin/python bench/span_cost.py [--spans 20000] [--protocol http/protobuf|grpc|both]
 
 Starts bench/sink.py, makes spans the way a request does (a little apart, not back to back),
 and prints the CPU per span for several export batch sizes, the exporter thread included,
-with the library's OTLP/HTTP exporter, and what encoding alone costs.
+with the library's OTLP exporter over HTTP (the default) or gRPC, and what encoding alone
+costs. Every span must reach the sink, or the run fails: a failed export would look cheap.
 It is also the machine's yardstick: compare runs on different machines by this number.
 """
 
@@ -18,15 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def cost_per_span(exporter_class, batch_size: int, spans: int, endpoint: str) -> float:
+def cost_per_span(exporter, batch_size: int, spans: int) -> float:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(
-        BatchSpanProcessor(
-            exporter_class(endpoint=endpoint), max_queue_size=max(spans, batch_size), max_export_batch_size=batch_size
-        )
+        BatchSpanProcessor(exporter, max_queue_size=max(spans, batch_size), max_export_batch_size=batch_size)
     )
     tracer = provider.get_tracer("span-cost")
     attributes = {f"attribute.{number}": f"value-{number}" for number in range(12)}
@@ -78,20 +77,37 @@ def encoding_cost(batches: int = 200) -> float:
     return (time.process_time() - started) / batches / len(spans) * 1e6
 
 
+def exporter_for(protocol: str, sink_url: str, grpc_port: int):
+    """The library's OTLP span exporter for ``protocol``, pointed at the sink."""
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=f"127.0.0.1:{grpc_port}", insecure=True)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=f"{sink_url}/v1/traces")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--protocol", choices=("http/protobuf", "grpc", "both"), default="http/protobuf")
     args = parser.parse_args()
-    from run import running_sink  # bench/run.py
+    from run import free_port, running_sink, sink_count  # bench/run.py
 
-    with running_sink() as sink_url:
+    protocols = ("http/protobuf", "grpc") if args.protocol == "both" else (args.protocol,)
+    grpc_port = free_port()
+    with running_sink(grpc_port=grpc_port) as sink_url:
         os.environ.pop("OTEL_SDK_DISABLED", None)
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
         print(f"encoding only: library {encoding_cost():5.1f} µs per span")
-        for batch_size in (64, 256, 512):
-            cost = cost_per_span(OTLPSpanExporter, batch_size, args.spans, f"{sink_url}/v1/traces")
-            print(f"batch {batch_size:4}: {cost:5.1f} µs CPU per span, created and exported")
+        for protocol in protocols:
+            for batch_size in (64, 256, 512):
+                received = sink_count(sink_url)["spans"]
+                cost = cost_per_span(exporter_for(protocol, sink_url, grpc_port), batch_size, args.spans)
+                received = sink_count(sink_url)["spans"] - received
+                if received != args.spans:
+                    raise SystemExit(f"{protocol}: the sink received {received} of {args.spans} spans")
+                print(f"batch {batch_size:4} over {protocol:13}: {cost:5.1f} µs CPU per span, created and exported")
 
 
 if __name__ == "__main__":

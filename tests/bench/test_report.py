@@ -107,6 +107,7 @@ def test_the_variants_differ_only_where_they_should():
     off = bench.mode_env(base, "off", "http://sink")
     on = bench.mode_env(base, "on", "http://sink")
     sampled = bench.mode_env(base, "sampled", "http://sink", sample_ratio=0.25)
+    grpc = bench.mode_env(base, "grpc", "http://sink", grpc_url="http://127.0.0.1:4317")
 
     assert off["OTEL_SDK_DISABLED"] == "true"
     assert off["DJANGO_REQUEST_LOG"] == "false"
@@ -114,4 +115,9 @@ def test_the_variants_differ_only_where_they_should():
     assert {key: value for key, value in sampled.items() if on.get(key) != value} == {
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
         "OTEL_TRACES_SAMPLER_ARG": "0.25",
+    }
+    # Only the spans change their way out; metrics still go to the sink over HTTP.
+    assert {key: value for key, value in grpc.items() if on.get(key) != value} == {
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4317",
     }
