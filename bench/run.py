@@ -13,7 +13,8 @@ cancels out:
   (``parentbased_traceidratio`` at ``--sample-ratio``, a tenth by default): the other traces
   are neither recorded nor exported, while every log line still carries its trace id;
 - ``grpc``: ``on`` with its spans exported over OTLP/gRPC to the sink's gRPC port instead of
-  OTLP/HTTP (the chart's ``telemetry.protocol: grpc``);
+  OTLP/HTTP (only the spans: the metrics still go over HTTP, where the chart's
+  ``telemetry.protocol: grpc`` switches every signal);
 - ``on@NAME`` for each ``--tree NAME=PATH``: ``on`` run from another checkout of jiwoo (a
   git worktree of an older commit, say), to compare a change before and after in one run.
 
@@ -279,7 +280,7 @@ def sink_count(sink_url: str) -> dict:
 def running_sink(grpc_port: int | None = None):
     """bench/sink.py on a free port, answering, for the length of the block; yields its URL.
 
-    With ``grpc_port`` it receives OTLP/gRPC there too (bench/span_cost.py compares the two).
+    With ``grpc_port`` it receives OTLP/gRPC there too (the ``grpc`` variant, bench/span_cost.py).
     """
     url = f"http://127.0.0.1:{free_port()}"
     command = [PYTHON, str(ROOT / "bench" / "sink.py"), url.rsplit(":", 1)[1]]
@@ -320,6 +321,8 @@ def mode_env(
     if mode == "sampled":
         env.update({"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(sample_ratio)})
     if mode == "grpc":
+        if not grpc_url:
+            raise ValueError("the grpc variant needs the sink's OTLP/gRPC address (grpc_url)")
         env.update({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": grpc_url})
     if mode == "stock":
         # What the zero-code instrumentation needs to export to the same sink over OTLP/HTTP.
@@ -375,6 +378,9 @@ def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: st
     # Each worker flushed its spans as it exited; compare over the server's whole life.
     spans_ended, spans_dropped = spans_from_log(log_path)
     sink_after = sink_count(sink_url)
+    if spans_ended and sink_after["spans"] == sink_before["spans"]:
+        # An export that fails costs less than one that works: such a run measures nothing.
+        raise RuntimeError(f"{name} ({mode}): {spans_ended} spans ended and none reached the sink; see {log_path}")
     seconds = result["duration_us"] / 1e6
     return {
         "scenario": name,

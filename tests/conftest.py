@@ -9,8 +9,10 @@ from tests.otlp_receiver import OtlpReceiver
 
 
 @pytest.fixture
-def otlp_receiver():
-    receiver = OtlpReceiver().start()
+def otlp_receiver(request):
+    """A collector over OTLP/HTTP; over OTLP/gRPC (its port 4317) when a test parametrizes it
+    indirectly with "grpc"."""
+    receiver = OtlpReceiver(protocol=getattr(request, "param", "http/protobuf")).start()
     yield receiver
     receiver.stop()
 

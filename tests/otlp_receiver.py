@@ -1,21 +1,28 @@
-"""A real OTLP/HTTP receiver for the tests: decodes what the app exports with opentelemetry-proto.
+"""A real OTLP receiver for the tests: decodes what the app exports with opentelemetry-proto.
 
-It listens on 127.0.0.1, answers /v1/traces, /v1/metrics and /v1/logs like a collector, and
-can be told to hang (accept requests and never answer) to play a collector that is stuck.
+It listens on 127.0.0.1 and answers like a collector: over OTLP/HTTP (/v1/traces, /v1/metrics
+and /v1/logs), where it can be told to hang (accept requests and never answer) to play a
+collector that is stuck, or with ``protocol="grpc"`` over OTLP/gRPC (the three export services).
+Either way the spans, metrics and log records come out of the same methods.
 """
 
 import gzip
 import threading
+from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
 )
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -39,11 +46,56 @@ def attributes(key_values) -> dict:
 
 
 class OtlpReceiver:
-    def __init__(self) -> None:
+    def __init__(self, protocol: str = "http/protobuf") -> None:
+        self.protocol = protocol
         self.requests: dict[str, list] = {path: [] for path in SIGNALS}
         self.hang = threading.Event()
         self._release = threading.Event()
         self._lock = threading.Lock()
+        if protocol == "grpc":
+            self._grpc_server()
+        else:
+            self._http_server()
+
+    def _keep(self, path: str, message) -> None:
+        """Keep a request under its signal's OTLP/HTTP path, whichever protocol brought it."""
+        with self._lock:
+            self.requests[path].append(message)
+
+    def _grpc_server(self) -> None:
+        """OTLP/gRPC's trace, metrics and logs services, each keeping what it is sent (or hanging)."""
+        receiver = self
+
+        def answer(path: str, request, response_type):
+            if receiver.hang.is_set():
+                # The call stays open until the exporter's deadline gives up on it.
+                receiver._release.wait(timeout=60)
+                return response_type()
+            receiver._keep(path, request)
+            return response_type()
+
+        class Traces(trace_service_pb2_grpc.TraceServiceServicer):
+            def Export(self, request, context):
+                return answer("/v1/traces", request, ExportTraceServiceResponse)
+
+        class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+            def Export(self, request, context):
+                return answer("/v1/metrics", request, ExportMetricsServiceResponse)
+
+        class Logs(logs_service_pb2_grpc.LogsServiceServicer):
+            def Export(self, request, context):
+                return answer("/v1/logs", request, ExportLogsServiceResponse)
+
+        self._executor = futures.ThreadPoolExecutor(max_workers=4)
+        self.server = grpc.server(self._executor)
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), self.server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), self.server)
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), self.server)
+        port = self.server.add_insecure_port("127.0.0.1:0")
+        # An http:// endpoint tells OpenTelemetry's gRPC exporters to connect without TLS.
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def _http_server(self) -> None:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,8 +112,7 @@ class OtlpReceiver:
                     return
                 message = request_type()
                 message.ParseFromString(body)
-                with receiver._lock:
-                    receiver.requests[self.path].append(message)
+                receiver._keep(self.path, message)
                 payload = response_type().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -78,18 +129,27 @@ class OtlpReceiver:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> "OtlpReceiver":
-        self._thread.start()
+        if self.protocol == "grpc":
+            self.server.start()
+        else:
+            self._thread.start()
         return self
 
     def stop(self) -> None:
         self._release.set()
+        if self.protocol == "grpc":
+            self.server.stop(grace=None).wait(timeout=10)
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            return
         self.server.shutdown()
         self.server.server_close()
 
     def env(self, **extra) -> dict:
         """The environment that points an app at this receiver and exports quickly."""
+        protocol = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"} if self.protocol == "grpc" else {}
         return {
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.endpoint,
+            **protocol,
             "OTEL_SERVICE_NAME": "jiwoo-e2e",
             "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=test",
             "OTEL_BSP_SCHEDULE_DELAY": "100",

@@ -116,6 +116,8 @@ def test_the_variants_differ_only_where_they_should():
         "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
         "OTEL_TRACES_SAMPLER_ARG": "0.25",
     }
+    with pytest.raises(ValueError, match="grpc_url"):
+        bench.mode_env(base, "grpc", "http://sink")
     # Only the spans change their way out; metrics still go to the sink over HTTP.
     assert {key: value for key, value in grpc.items() if on.get(key) != value} == {
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",

@@ -4,6 +4,7 @@ It asserts that the benchmark runs and reports, never how fast anything is.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,8 @@ def test_the_benchmark_runs_and_reports(tmp_path):
                 "messages page",
                 "--scenario",
                 "/healthz",
+                "--variants",
+                "off,on,grpc",
             ],
             cwd=ROOT,
             capture_output=True,
@@ -69,10 +72,11 @@ def test_the_benchmark_runs_and_reports(tmp_path):
         )
 
     assert result.returncode == 0, result.stderr[-3000:]
+    # The first table's rows: one per scenario, ending in "spans created / received / dropped".
     rows = [
         line
         for line in result.stdout.splitlines()
-        if line.startswith("| messages page") or line.startswith("| /healthz")
+        if line.startswith(("| messages page", "| /healthz")) and re.search(r"\| \d+ / \d+ / \d+ \|$", line)
     ]
     assert len(rows) == 2, result.stdout[-3000:]
     created, received, dropped = (int(n) for n in rows[0].rsplit("|", 2)[1].split("/"))
@@ -80,6 +84,10 @@ def test_the_benchmark_runs_and_reports(tmp_path):
     # Spans reached the sink; on a busy machine the bounded queue may drop a few, and says so.
     assert 0 < received <= created
     assert received + dropped <= created
+    # The grpc variant exported its spans to the sink's OTLP/gRPC port (a run where none arrived fails).
+    grpc_rows = [line for line in result.stdout.splitlines() if line.startswith("| `grpc` | messages page")]
+    assert len(grpc_rows) == 1, result.stdout[-3000:]
+    assert int(grpc_rows[0].rsplit("|", 2)[1]) > 0
 
     assert inprocess.returncode == 0, inprocess.stderr[-3000:]
     summary = inprocess.stdout.split("minimum and median", 1)[1]

@@ -1,7 +1,8 @@
 """The app under gunicorn (two workers) exporting to a real OTLP/HTTP receiver.
 
 One journey — sign-up, log-in, save, search, the activity page, an API error — then every
-request, log line and metric is checked against what reached the receiver.
+request, log line and metric is checked against what reached the receiver. The last test
+exports over OTLP/gRPC instead, as the chart's ``telemetry.protocol: grpc`` does.
 """
 
 import re
@@ -229,3 +230,23 @@ def test_failed_login_is_an_event_without_the_password_or_an_unknown_name(app_se
     assert failed[0]["username_tried"].startswith("unknown:")
     assert secret not in server.log_text()
     assert typed_as_username not in server.log_text()
+
+
+@pytest.mark.parametrize("otlp_receiver", ["grpc"], indirect=True)
+def test_over_grpc_spans_metrics_and_logs_reach_the_collector(app_server, otlp_receiver):
+    """OTEL_EXPORTER_OTLP_PROTOCOL=grpc: the receiver speaks only gRPC, so what arrives came that way."""
+    server = app_server(otlp_receiver.env(OTEL_LOGS_EXPORTER="otlp"))
+    visitor = Visitor(server.url)
+    visitor.sign_up(f"grpc_{uuid.uuid4().hex[:8]}", f"Pw-{uuid.uuid4().hex}")
+    visitor.post_form("/messages/", {"text": "sent over gRPC"})
+    server.stop()
+
+    spans = otlp_receiver.spans()
+    routes = {s["attributes"].get("http.route") for s in spans if s["kind"] == SERVER_KIND}
+    assert {"accounts/signup/", "messages/"} <= routes, routes
+    received = {s["trace_id"] for s in spans}
+    requests_logged = [r for r in server.log_records() if r.get("event") == "http.request"]
+    assert requests_logged
+    assert all(r["trace_id"] in received for r in requests_logged)
+    assert "http.server.request.duration" in otlp_receiver.metrics()
+    assert any(r["attributes"].get("event") == "user.signup" for r in otlp_receiver.log_records())

@@ -33,6 +33,7 @@ def rss_of_workers(server) -> int:
     return sum(rss_kib(pid) for pid in server.worker_pids())
 
 
+@pytest.mark.parametrize("otlp_receiver", ["http/protobuf", "grpc"], indirect=True)
 @pytest.mark.parametrize("collector", ["stopped", "hanging"])
 def test_requests_keep_their_latency_and_memory_stays_bounded(app_server, otlp_receiver, collector):
     if collector == "stopped":
