@@ -21,8 +21,12 @@ counts = {"requests": 0, "spans": 0, "bytes": 0}
 lock = threading.Lock()
 
 
-def count(request: ExportTraceServiceRequest, size: int) -> None:
-    spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+def spans_in(request: ExportTraceServiceRequest) -> int:
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+
+
+def count(spans: int, size: int) -> None:
+    """One export received, over either protocol."""
     with lock:
         counts["requests"] += 1
         counts["spans"] += spans
@@ -34,12 +38,12 @@ class Sink(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        request = ExportTraceServiceRequest()
+        spans = 0
         if self.path == "/v1/traces":
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
-            request.ParseFromString(body)
-        count(request, len(body))
+            spans = spans_in(ExportTraceServiceRequest.FromString(body))
+        count(spans, len(body))
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")
@@ -65,7 +69,7 @@ def serve_grpc(port: int):
 
     class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         def Export(self, request, context):
-            count(request, request.ByteSize())
+            count(spans_in(request), request.ByteSize())
             return ExportTraceServiceResponse()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -76,6 +80,7 @@ def serve_grpc(port: int):
 
 
 if __name__ == "__main__":
+    # Held for the life of the process: a gRPC server that is garbage-collected stops.
     grpc_server = serve_grpc(int(sys.argv[2])) if len(sys.argv) > 2 else None
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink)
     server.daemon_threads = True

@@ -103,9 +103,9 @@ def main() -> None:
         for turn, batch_size in enumerate((64, 256, 512)):
             # Alternate which protocol goes first, so that neither always pays for warming up.
             for protocol in protocols[::-1] if turn % 2 else protocols:
-                received = sink_count(sink_url)["spans"]
+                before = sink_count(sink_url)["spans"]
                 cost = cost_per_span(exporter_for(protocol, sink_url, grpc_port), batch_size, args.spans)
-                received = sink_count(sink_url)["spans"] - received
+                received = sink_count(sink_url)["spans"] - before
                 if received != args.spans:
                     raise SystemExit(f"{protocol}: the sink received {received} of {args.spans} spans")
                 print(f"batch {batch_size:4} over {protocol:13}: {cost:5.1f} µs CPU per span, created and exported")

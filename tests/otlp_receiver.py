@@ -1,9 +1,9 @@
 """A real OTLP receiver for the tests: decodes what the app exports with opentelemetry-proto.
 
 It listens on 127.0.0.1 and answers like a collector: over OTLP/HTTP (/v1/traces, /v1/metrics
-and /v1/logs), where it can be told to hang (accept requests and never answer) to play a
-collector that is stuck, or with ``protocol="grpc"`` over OTLP/gRPC (the three export services).
-Either way the spans, metrics and log records come out of the same methods.
+and /v1/logs), or with ``protocol="grpc"`` over OTLP/gRPC (the three export services). Either
+way it can be told to hang (accept requests and never answer) to play a collector that is
+stuck, and the spans, metrics and log records come out of the same methods.
 """
 
 import gzip
