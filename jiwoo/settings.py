@@ -246,6 +246,9 @@ FILE_UPLOAD_HANDLERS = ["observability.middleware.NoFileUploadHandler"]
 
 # A user keeps at most this many messages (0: no limit); the form and the API say so.
 MESSAGES_PER_USER_MAX = env.int("MESSAGES_PER_USER_MAX", default=100_000)
+# The messages page remembers each shown message's dates and the phrases of its age per language
+# and time zone (messages_app/templatetags/message_rows.py); false formats them afresh every time.
+MESSAGE_ROWS_MEMO = env.bool("MESSAGE_ROWS_MEMO", default=True)
 
 # Served over HTTPS (the default in production): secure cookies, HSTS, redirect to https.
 # TLS usually ends at the ingress, which says so in X-Forwarded-Proto. Set DJANGO_HTTPS=false

@@ -4,20 +4,30 @@ page, and each row filled directly instead of by a ``{% for %}`` loop of templat
 The page comes out byte for byte as Django's own tags and filters in a loop render it, at a
 fraction of the cost per row (docs/BENCHMARKS.md has the measurements);
 messages_app/tests/test_message_rows.py renders it both ways and compares.
+
+With ``MESSAGE_ROWS_MEMO`` on (the default), what a row's filters give that depends only on the
+message, the language and the time zone is remembered: a message's two dates (the ``|date``
+filters cost a row most), and each translated phrase of its age (``naturaltime`` looks each up
+again in every row). With it off, every row calls Django's filters afresh.
 """
 
 import html
 import unicodedata
+from functools import lru_cache
 from itertools import repeat
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import NaturalTimeFormatter, naturaltime
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.defaultfilters import date, linebreaksbr, truncatechars
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.safestring import mark_safe
 from django.utils.text import add_truncation_text, calculate_truncate_chars_length
-from django.utils.timezone import template_localtime
+from django.utils.timezone import get_current_timezone, template_localtime
+from django.utils.translation import get_language
 
 register = template.Library()
 
@@ -111,16 +121,82 @@ def _escaped(value) -> str:
 
 
 def _row_values(message, delete_url: PkUrl) -> dict:
-    created_at = template_localtime(message.created_at)
+    if settings.MESSAGE_ROWS_MEMO:
+        iso, title = remembered_dates(message.created_at, get_current_timezone(), get_language())
+        natural = RememberingNaturalTimeFormatter.string_for(message.created_at)
+    else:
+        iso, title = shown_dates(message.created_at)
+        natural = naturaltime(message.created_at)
     return {
         "pk": localize(message.pk),
         "text": linebreaksbr(message.text),
-        "iso": created_at.isoformat(),
-        "title": date(created_at, "DATETIME_FORMAT"),
-        "natural": naturaltime(message.created_at),
+        "iso": iso,
+        "title": title,
+        "natural": natural,
         "action": delete_url.for_pk(message.pk),
         "snippet": truncatechars_fast(str(message), SNIPPET_LENGTH),
     }
+
+
+def shown_dates(created_at) -> tuple[str, str]:
+    """A row's ``<time datetime title>``: ``|date:'c'`` and ``|date:'DATETIME_FORMAT'`` of its local time."""
+    local = template_localtime(created_at)
+    return local.isoformat(), date(local, "DATETIME_FORMAT")
+
+
+# A message's dates are the same for as long as the language, the time zone and the format
+# settings are: remembered for the messages most recently shown (about 0.5 MB a process).
+@lru_cache(maxsize=2048)
+def remembered_dates(created_at, time_zone, language) -> tuple[str, str]:
+    """shown_dates() in the active time zone and language, which are in the key for that."""
+    return shown_dates(created_at)
+
+
+class RememberedTranslation:
+    """A lazy translation with placeholders (``"%(num)d day"``), formatted once per language
+    and arguments: Django's lazy string looks its catalogue up again every time it is used."""
+
+    def __init__(self, lazy_translation):
+        self.lazy_translation = lazy_translation
+        self.formatted = lru_cache(maxsize=512)(self._format)
+
+    def _format(self, language: str, arguments: tuple) -> str:
+        return self.lazy_translation % dict(arguments)
+
+    def __mod__(self, arguments: dict) -> str:
+        return self.formatted(get_language(), tuple(arguments.items()))
+
+
+class RememberingNaturalTimeFormatter(NaturalTimeFormatter):
+    """``naturaltime`` by Django's own formatter, with every phrase it fills in remembered.
+
+    Only the phrases are replaced; "now" is shown as it is, not formatted, so it stays Django's.
+    """
+
+    time_strings = {
+        name: phrase if name == "now" else RememberedTranslation(phrase)
+        for name, phrase in NaturalTimeFormatter.time_strings.items()
+    }
+    past_substrings = {
+        name: RememberedTranslation(phrase) for name, phrase in NaturalTimeFormatter.past_substrings.items()
+    }
+    future_substrings = {
+        name: RememberedTranslation(phrase) for name, phrase in NaturalTimeFormatter.future_substrings.items()
+    }
+
+
+@receiver(setting_changed)
+def forget_remembered_text(**kwargs) -> None:
+    """A changed setting (in tests: the time zone, the languages, a date format) may change the text."""
+    remembered_dates.cache_clear()
+    for phrases in (
+        RememberingNaturalTimeFormatter.time_strings,
+        RememberingNaturalTimeFormatter.past_substrings,
+        RememberingNaturalTimeFormatter.future_substrings,
+    ):
+        for phrase in phrases.values():
+            if isinstance(phrase, RememberedTranslation):
+                phrase.formatted.cache_clear()
 
 
 class CaptureNode(template.Node):

@@ -11,15 +11,21 @@ zone and clock.
 
 from datetime import UTC, datetime, timedelta
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template import TemplateSyntaxError, engines
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from messages_app.models import Message
-from messages_app.templatetags.message_rows import truncatechars_fast
+from messages_app.templatetags.message_rows import (
+    RememberingNaturalTimeFormatter,
+    remembered_dates,
+    truncatechars_fast,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -102,17 +108,66 @@ def page_and_reference(client, language: str, query: str = "") -> tuple[str, str
     return html[start : html.index("</ol>", start) + len("</ol>")], reference
 
 
+@pytest.mark.parametrize("memo", [True, False], ids=["remembered", "afresh"])
 @pytest.mark.parametrize(
     ("language", "time_zone", "query"),
     [("en", "UTC", ""), ("ko", "UTC", ""), ("ko", "Asia/Seoul", ""), ("en", "America/New_York", "line")],
 )
-def test_rows_are_byte_for_byte_what_djangos_tags_render(alice_client, messages, settings, language, time_zone, query):
+def test_rows_are_byte_for_byte_what_djangos_tags_render(
+    alice_client, messages, settings, language, time_zone, query, memo
+):
     settings.TIME_ZONE = time_zone
+    settings.MESSAGE_ROWS_MEMO = memo
 
-    rows, reference = page_and_reference(alice_client, language, query)
-
-    assert rows == reference
+    # The second time, with the memo on, every date and phrase is a remembered one.
+    for _ in range(2):
+        rows, reference = page_and_reference(alice_client, language, query)
+        assert rows == reference
     assert reference.count('<li class="message"') == (1 if query else len(MESSAGES))
+
+
+def test_what_is_remembered_for_one_language_and_time_zone_is_not_shown_in_another(alice_client, messages):
+    """The memo's keys: the same messages, shown in turn in each language and time zone."""
+    for language, time_zone in [
+        ("en", "UTC"),
+        ("ko", "UTC"),
+        ("ko", "Asia/Seoul"),
+        ("en", "Asia/Seoul"),
+        ("en", "UTC"),
+    ]:
+        with timezone.override(ZoneInfo(time_zone)):
+            rows, reference = page_and_reference(alice_client, language)
+        assert rows == reference, (language, time_zone)
+
+
+def test_a_changed_setting_forgets_what_was_remembered(alice_client, messages, settings):
+    """Formats and catalogues can change under a test's settings (FORMAT_MODULE_PATH, LOCALE_PATHS)."""
+    page_and_reference(alice_client, "ko")
+    assert remembered_dates.cache_info().currsize >= len(MESSAGES)
+    assert RememberingNaturalTimeFormatter.past_substrings["day"].formatted.cache_info().currsize > 0
+
+    settings.FORMAT_MODULE_PATH = None
+
+    assert remembered_dates.cache_info().currsize == 0
+    assert RememberingNaturalTimeFormatter.past_substrings["day"].formatted.cache_info().currsize == 0
+
+
+# Ages on either side of every unit's boundary, in the past and in the future.
+AGES = [
+    timedelta(seconds=seconds)
+    for base in (0, 60, 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400, 800 * 86400)
+    for seconds in (base - 1, base, base + 1, base * 2 + 61, -base - 1, -base * 3 - 7)
+]
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_remembering_naturaltime_gives_what_naturaltime_gives(language):
+    with translation.override(language):
+        for _ in range(2):  # then from what was remembered
+            for age in AGES:
+                value = NOW - age
+                assert RememberingNaturalTimeFormatter.string_for(value) == naturaltime(value), age
+        assert RememberingNaturalTimeFormatter.string_for("not a date") == "not a date"
 
 
 def test_the_cases_above_are_in_the_reference(alice_client, messages):
