@@ -165,7 +165,7 @@ def main() -> None:
         "--py-spy", metavar="FILE", help="record each variant with py-spy (GIL holders) into FILE.VARIANT"
     )
     parser.add_argument("--profile-out", metavar="FILE", help="with --profile, also save the raw cProfile stats")
-    parser.add_argument("--show-spans", action="store_true", help="print the spans of one request")
+    parser.add_argument("--show-spans", action="store_true", help="print the spans of one request ('on' variants)")
     parser.add_argument("--child", choices=["on", "off"], help=argparse.SUPPRESS)
     parser.add_argument("--without", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -180,7 +180,12 @@ def main() -> None:
     request = ["--path", args.path, "--method", args.method, "--body", args.body, "--user", args.user]
     request += ["--requests", str(args.requests), "--warmup", str(args.warmup), "--database-url", args.database_url]
     with run.running_sink() as sink_url:
-        variants = [args.profile] if args.profile else args.variants.split(",") * args.rounds
+        if args.profile:
+            variants = [args.profile]
+        elif args.show_spans:  # once, for each variant that makes spans
+            variants = [variant for variant in args.variants.split(",") if variant != "off"]
+        else:
+            variants = args.variants.split(",") * args.rounds
         results: dict[str, list[float]] = {variant: [] for variant in variants}
         for variant in variants:
             mode, *without = variant.split("-")
