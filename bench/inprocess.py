@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/inprocess.py [--path /messages/] [--user light] [--requests 3000]
         [--method POST --body '{"text": "hi"}'] [--profile on]
+        [--env-variant b512=OTEL_BSP_MAX_EXPORT_BATCH_SIZE=512 --variants off,on,b512]
 
 Runs the WSGI application (jiwoo.wsgi, as gunicorn would) in this process, once with
 observability off and once on, each in a fresh interpreter, alternating for --rounds, and
@@ -160,6 +161,13 @@ def main() -> None:
         default="off,on",
         help=f"what to compare, in turn: off, on, or on-PART[-PART] with PART from {', '.join(PARTS)}",
     )
+    parser.add_argument(
+        "--env-variant",
+        action="append",
+        default=[],
+        metavar="NAME=KEY=VALUE[,KEY=VALUE]",
+        help="a variant NAME for --variants: 'on' with this environment added, to try a setting (repeatable)",
+    )
     parser.add_argument("--profile", choices=["on", "off"], help="cProfile one mode (main thread only)")
     parser.add_argument(
         "--py-spy", metavar="FILE", help="record each variant with py-spy (GIL holders) into FILE.VARIANT"
@@ -169,6 +177,12 @@ def main() -> None:
     parser.add_argument("--child", choices=["on", "off"], help=argparse.SUPPRESS)
     parser.add_argument("--without", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    env_variants = {}
+    for item in args.env_variant:
+        name, _, settings = item.partition("=")
+        if not name or "-" in name or not settings:
+            parser.error(f"--env-variant takes NAME=KEY=VALUE[,KEY=VALUE], NAME without '-'; not {item!r}")
+        env_variants[name] = dict(setting.split("=", 1) for setting in settings.split(","))
 
     if args.child:
         print("RESULT " + json.dumps(measure(args)), flush=True)
@@ -189,7 +203,10 @@ def main() -> None:
         results: dict[str, list[float]] = {variant: [] for variant in variants}
         for variant in variants:
             mode, *without = variant.split("-")
-            env = {**run.mode_env(base, mode, sink_url), "RECENT_ACTIVITY_BACKGROUND": "true"}
+            extra = env_variants.get(mode)
+            if extra is not None:
+                mode = "on"
+            env = {**run.mode_env(base, mode, sink_url, extra), "RECENT_ACTIVITY_BACKGROUND": "true"}
             command = [sys.executable, __file__, *request, "--child", mode]
             if without:
                 command += ["--without", ",".join(without)]
