@@ -29,6 +29,13 @@ class BodyError(ValueError):
     """The body is not one JSON value; its message is what the client is told."""
 
 
+class MediaTypeError(BodyError):
+    """The body's Content-Type is not application/json: a 415, whatever the body holds."""
+
+
+JSON_ONLY = "The request body must be JSON, sent with Content-Type: application/json."
+
+
 def error_response(status: int, message: str, fields: dict | None = None) -> JsonResponse:
     body = {"error": message}
     if fields:
@@ -52,7 +59,7 @@ def handle_error(request, exc: Exception) -> JsonResponse:
         return error_response(HTTPStatus.BAD_REQUEST, " ".join(exc.messages), fields)
     if isinstance(exc, RawPostDataException):
         # A form body (multipart or urlencoded) was read as a form before the API saw it.
-        return error_response(HTTPStatus.BAD_REQUEST, "The request body must be JSON, not a form.")
+        return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, JSON_ONLY)
     if isinstance(exc, Http404):
         return error_response(HTTPStatus.NOT_FOUND, _("Not found."))
     if isinstance(exc, AuthenticationError):
@@ -64,7 +71,9 @@ def handle_error(request, exc: Exception) -> JsonResponse:
             HTTPStatus.FORBIDDEN,
             _("CSRF verification failed: send the csrftoken cookie's value in the X-CSRFToken header."),
         )
-    if isinstance(exc.__cause__, BodyError):  # ninja wraps the parser's error in a 400
+    if isinstance(exc.__cause__, MediaTypeError):  # ninja wraps the parser's error in a 400
+        return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, str(exc.__cause__))
+    if isinstance(exc.__cause__, BodyError):
         return error_response(exc.status_code, str(exc.__cause__))
     return error_response(exc.status_code, exc.message)
 

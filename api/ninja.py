@@ -16,16 +16,19 @@ from ninja import NinjaAPI, Swagger
 from ninja.parser import Parser
 
 from api.auth import Session
-from api.errors import HANDLED, BodyError, error_response, handle_error
+from api.errors import HANDLED, JSON_ONLY, BodyError, MediaTypeError, error_response, handle_error
 from logs_app.api import router as logs_router
 from messages_app.api import router as messages_router
 
 
 class StrictJsonParser(Parser):
-    """orjson is strict where the json module is lenient: it refuses invalid UTF-8, lone
-    surrogates (which no database or log line can store), NaN and infinite numbers."""
+    """JSON only, by its media type (415 for any other), and strictly parsed: orjson refuses
+    what the json module lets through, invalid UTF-8, lone surrogates (which no database or log
+    line can store), NaN and infinite numbers."""
 
     def parse_body(self, request):
+        if request.content_type != "application/json":
+            raise MediaTypeError(JSON_ONLY)
         try:
             return orjson.loads(request.body)
         except orjson.JSONDecodeError:

@@ -1,7 +1,7 @@
 """The README's table of API operations, generated from the OpenAPI document.
 
-api/tests/test_readme.py fails when README.md and the schema disagree; rewrite the table with
-``DJANGO_SETTINGS_MODULE=jiwoo.test_settings python -m api.readme``.
+api/tests/test_openapi.py fails when README.md and the schema disagree; rewrite the table with
+``.venv/bin/python -m api.readme`` (it sets up Django with the test settings).
 """
 
 import json
@@ -83,8 +83,11 @@ def readme_table(text: str) -> str:
 
 
 def main() -> None:
+    import os
+
     import django
 
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiwoo.test_settings")
     django.setup()
     from api.ninja import api
 

@@ -739,7 +739,7 @@ def main() -> None:
         "variants": variants,
         "summary": summarise(runs),
         "comparison": compare(runs),
-        # jiwoo against its peer (issue 16's targets) and against other trees (a change before and after).
+        # jiwoo against its peer (stock zero-code instrumentation) and against other trees (a change before and after).
         "on_against": {
             baseline: compare(runs, baseline=baseline, variants=("on",))
             for baseline in variants

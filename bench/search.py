@@ -9,7 +9,7 @@ they have them already, then asks the messages page (in this process, through Dj
 client, with the web settings: the statement timeout applies) for each hostile search below,
 --repeat times, and prints the slowest time of each. The searches are up to the search box's
 length limit: single letters, pairs of letters and common words, repeated and not, which are
-what made the search slow before (issue 15). Exit status 1 when one took a second or more.
+what made the search slow before. Exit status 1 when one took a second or more.
 """
 
 import argparse

@@ -12,7 +12,6 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from jiwoo import __version__
 from observability.context import trusted_networks
 from observability.json_logging import logging_config
 from observability.telemetry import resolve_service_name
@@ -35,8 +34,6 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-
-APP_VERSION = __version__
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -13,20 +13,18 @@ from api.responses import json_response
 from api.schemas import Input, QueryInt, errors
 from messages_app.forms import MessageForm, SearchForm
 from messages_app.models import MAX_SEARCH_LENGTH, MAX_TEXT_LENGTH
-from messages_app.selectors import message_get, message_page
+from messages_app.selectors import MAX_PAGE_NUMBER, message_get, message_page
 from messages_app.services import message_create, message_delete
 from observability import events
 
 router = Router(tags=["messages"])
 
-# Far past any author's last page; the database never sees an OFFSET that overflows.
-MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 100
 
 
 class MessageListQuery(Input):
     q: str = Field("", max_length=MAX_SEARCH_LENGTH, description="Messages with every word, in any order.")
-    page: QueryInt = Field(1, ge=1, le=MAX_PAGE)
+    page: QueryInt = Field(1, ge=1, le=MAX_PAGE_NUMBER)
     page_size: QueryInt = Field(20, ge=1, le=MAX_PAGE_SIZE)
 
 

@@ -7,6 +7,10 @@ from django.shortcuts import get_object_or_404
 
 from messages_app.models import Message, MessageQuerySet
 
+# Far past any author's last page (MESSAGES_PER_USER_MAX over a page's size): the page and the
+# API take no bigger number, so the database never sees an OFFSET that overflows.
+MAX_PAGE_NUMBER = 1_000_000
+
 
 def message_list(*, author, query: str = "") -> MessageQuerySet:
     """The author's messages, newest first, filtered by every word of ``query``.

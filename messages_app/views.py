@@ -8,14 +8,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from messages_app.forms import MessageForm, SearchForm
-from messages_app.selectors import message_get, message_page
+from messages_app.selectors import MAX_PAGE_NUMBER, message_get, message_page
 from messages_app.services import message_create, message_delete
 from observability import events
 
 PAGE_SIZE = 20
-# Far past any author's last page (MESSAGES_PER_USER_MAX / PAGE_SIZE); a bigger number in the
-# address is taken as this one, so the database never sees an OFFSET that overflows.
-MAX_PAGE_NUMBER = 1_000_000
 
 
 @login_required
@@ -54,6 +51,7 @@ def message_list_page(request):
 def _page(request, query: str):
     """The asked-for page; a bad or missing number means the first, one past the end the last."""
     try:
+        # A bigger number in the address is taken as the biggest.
         number = min(max(1, int(request.GET.get("page", 1))), MAX_PAGE_NUMBER)
     except (TypeError, ValueError):
         number = 1

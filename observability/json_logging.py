@@ -16,7 +16,7 @@ from observability import telemetry
 from observability.context import current_story
 
 # LogRecord attributes that are not JSON and say nothing a field does not already say.
-_DROPPED_ATTRS = ("request", "server_time", "color_message")
+_DROPPED_ATTRS = ("request", "server_time")
 
 
 def format_timestamp(created: float) -> str:

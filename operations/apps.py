@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class OperationsConfig(AppConfig):
-    """Running the service: migrations under a lock, housekeeping commands."""
+    """Running the service: migrations under a PostgreSQL advisory lock (``migrate_locked``)."""
 
     name = "operations"

@@ -90,7 +90,7 @@ def main() -> None:
     try:
         subprocess.run([*manage, "migrate", "--noinput"], check=True)
         print("\njiwoo runs on http://127.0.0.1:8000 (Ctrl-C stops it).")
-        print("To create an admin user: .venv/bin/python manage.py createsuperuser\n")
+        print("To create an admin user: DJANGO_DEBUG=true .venv/bin/python manage.py createsuperuser\n")
         subprocess.run([*manage, "runserver", "127.0.0.1:8000"], check=False)
     except KeyboardInterrupt:
         pass

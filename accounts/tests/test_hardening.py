@@ -1,4 +1,4 @@
-"""Issue 15: spraying, look-alike names, sign-up floods, password-change guessing, what is kept of a username."""
+"""Spraying, look-alike names, sign-up floods, password-change guessing, what is kept of a username."""
 
 from http import HTTPStatus
 

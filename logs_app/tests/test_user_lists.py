@@ -1,4 +1,4 @@
-"""Per-user activity is keyed by user id and goes with the user (issue 15, item 11)."""
+"""Per-user activity is keyed by user id and goes with the user."""
 
 import pytest
 

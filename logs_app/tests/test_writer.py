@@ -124,7 +124,7 @@ def test_a_read_shows_entries_not_written_yet_without_writing_them(monkeypatch):
 
 
 def test_a_read_never_returns_more_than_the_cap_with_entries_pending(monkeypatch, settings):
-    # Issue 15: a read returned the cap plus this worker's pending entries (42 with a cap of 40).
+    # Once, a read returned the cap plus this worker's pending entries (42 with a cap of 40).
     settings.RECENT_LOGS_MAX = 40
     activity_write([{**entry(n), "ts": f"2026-11-26T10:00:{n:02d}.000Z"} for n in range(40)])
     writer = ActivityWriter(interval=60)

@@ -203,16 +203,31 @@ def test_an_unknown_query_parameter_is_a_400_naming_it(alice_client):
 @pytest.mark.parametrize(
     "content_type", ["multipart/form-data; boundary=BoUnDaRy", "application/x-www-form-urlencoded", "text/plain"]
 )
-def test_a_form_body_is_a_4xx_with_the_error_shape_never_a_500(alice_client, content_type):
+def test_a_body_that_is_not_json_by_its_media_type_is_a_415(alice_client, content_type):
     form = '--BoUnDaRy\r\nContent-Disposition: form-data; name="text"\r\n\r\nhi\r\n--BoUnDaRy--\r\n'
     body = form if content_type.startswith("multipart/") else "text=hi"
 
     response = alice_client.post(COLLECTION, body, content_type=content_type)
 
-    assert HTTPStatus.BAD_REQUEST <= response.status_code < HTTPStatus.INTERNAL_SERVER_ERROR
+    assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"]
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_valid_json_under_another_media_type_is_a_415_and_saves_nothing(alice_client, content_type):
+    response = alice_client.post(COLLECTION, '{"text": "hi"}', content_type=content_type)
+
+    assert response.status_code == HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    assert response.json() == {"error": "The request body must be JSON, sent with Content-Type: application/json."}
+    assert not Message.objects.exists()
+
+
+def test_json_with_a_charset_is_json(alice_client):
+    response = alice_client.post(COLLECTION, '{"text": "hi"}', content_type="application/json; charset=utf-8")
+
+    assert response.status_code == HTTPStatus.CREATED
 
 
 def test_validation_errors_are_400_with_fields_not_ninjas_422(alice_client):

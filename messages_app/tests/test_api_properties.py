@@ -96,7 +96,7 @@ def test_an_oversized_body_gets_a_400_and_nothing_is_saved(alice_client):
 
     response = post(alice_client, payload)
 
-    # 413 since the request middleware refuses a body over the limit before it is read (issue 15).
+    # 413 since the request middleware refuses a body over the limit before it is read.
     assert response.status_code in (HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     assert_json_error(response)
     assert not Message.objects.exists()

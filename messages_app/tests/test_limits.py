@@ -1,4 +1,4 @@
-"""Issue 15: bounded searches, a message quota, page numbers that overflow, a statement timeout."""
+"""Bounded searches, a message quota, page numbers that overflow, a statement timeout."""
 
 import os
 import subprocess

@@ -122,7 +122,7 @@ def test_request_log_and_activity_can_be_switched_off(settings, alice_client, lo
     assert activity_recent(limit=5) == []
 
 
-# Issue 15: what the middleware refuses, how it logs clients' mistakes, what it tells caches.
+# What the middleware refuses, how it logs clients' mistakes, what it tells caches.
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read_with_its_line(client, log):

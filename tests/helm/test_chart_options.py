@@ -1,4 +1,4 @@
-"""Installing with no values, and the smaller promises of the chart (issue 11's list)."""
+"""Installing with no values, and the smaller promises of the chart (helm/jiwoo/README.md)."""
 
 import re
 

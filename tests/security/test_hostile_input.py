@@ -1,4 +1,4 @@
-"""Hostile input against the app as it runs in production (gunicorn, two workers): issue 15.
+"""Hostile input against the app as it runs in production (gunicorn, two workers).
 
 Every test here failed before the hardening it checks. One server serves the module, with
 low limits so that a test reaches them in a few requests; the tests that need a server of
