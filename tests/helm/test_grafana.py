@@ -1,5 +1,8 @@
 """Grafana: nothing of the stack's is replaced, every uid is a value, the sidecar finds the ConfigMaps."""
 
+import os
+import re
+
 import yaml
 
 from tests.helm.chart import CHART_DIR, find, load_values, one, render
@@ -11,6 +14,19 @@ LGTM_DISTRIBUTED_NAMES = {"Loki", "Tempo", "Mimir"}
 def provisioned(objects, name="jiwoo-datasources") -> dict:
     (text,) = one(objects, "ConfigMap", name)["data"].values()
     return {ds["type"]: ds for ds in yaml.safe_load(text)["datasources"]}
+
+
+def as_grafana_reads(value):
+    """A provisioned value as Grafana reads it: every string of it split on $$ (a literal $), each
+    part's $NAME and ${NAME} replaced from Grafana's environment (empty when unset)."""
+    if isinstance(value, dict):
+        return {key: as_grafana_reads(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_grafana_reads(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    expand = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z0-9_]+))")
+    return "$".join(expand.sub(lambda m: os.environ.get(m[1] or m[2], ""), part) for part in value.split("$$"))
 
 
 def config(objects) -> dict:
@@ -34,6 +50,15 @@ def test_provisioned_datasources_never_take_a_name_or_uid_of_the_stack():
     # The app's links go to the datasources it provisioned.
     assert config(objects)["GRAFANA_LOKI_UID"] == datasources["loki"]["uid"]
     assert config(objects)["GRAFANA_TEMPO_UID"] == datasources["tempo"]["uid"]
+
+
+def test_the_links_between_logs_and_traces_reach_grafana_with_its_own_variables():
+    datasources = as_grafana_reads(provisioned(render({"grafana": {"datasources": {"enabled": True}}})))
+
+    (trace_link,) = datasources["loki"]["jsonData"]["derivedFields"]
+    assert trace_link["url"] == "${__value.raw}"
+    logs_link = datasources["tempo"]["jsonData"]["tracesToLogsV2"]
+    assert logs_link["query"] == '{service_name="${__span.tags["service.name"]}"} | trace_id="${__trace.traceId}"'
 
 
 def test_every_uid_and_name_is_a_value():
