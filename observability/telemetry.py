@@ -91,7 +91,7 @@ def _exporter_wanted(signal: str, default: str = "otlp") -> bool:
     return chosen == "otlp" and _endpoint_configured(signal)
 
 
-def _otlp_exporter(signal: str):
+def otlp_exporter(signal: str):
     """The library's OTLP exporter for TRACES, METRICS or LOGS over the configured protocol."""
     if _protocol(signal) == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc import _log_exporter, metric_exporter, trace_exporter
@@ -156,12 +156,12 @@ def setup() -> bool:
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     tracer_provider.add_span_processor(_span_counter)
     if _exporter_wanted("TRACES"):
-        tracer_provider.add_span_processor(BatchSpanProcessor(_otlp_exporter("TRACES")))
+        tracer_provider.add_span_processor(BatchSpanProcessor(otlp_exporter("TRACES")))
     trace.set_tracer_provider(tracer_provider)
 
     readers = []
     if _exporter_wanted("METRICS"):
-        readers.append(PeriodicExportingMetricReader(_otlp_exporter("METRICS")))
+        readers.append(PeriodicExportingMetricReader(otlp_exporter("METRICS")))
     meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
     metrics.set_meter_provider(meter_provider)
     _providers[:] = [tracer_provider, meter_provider]
@@ -183,7 +183,7 @@ def own_batch_span_processor():
     """
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    processor = BatchSpanProcessor(_otlp_exporter("TRACES"))
+    processor = BatchSpanProcessor(otlp_exporter("TRACES"))
     _providers.append(processor)
     return processor
 
@@ -195,7 +195,7 @@ def _setup_log_export(resource) -> None:
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    logger_provider.add_log_record_processor(BatchLogRecordProcessor(_otlp_exporter("LOGS")))
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(otlp_exporter("LOGS")))
     set_logger_provider(logger_provider)
     _providers.append(logger_provider)
 

@@ -61,7 +61,7 @@ def test_grpc_protocol_picks_the_grpc_exporter(monkeypatch):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
 
-    exporter = telemetry._otlp_exporter("TRACES")
+    exporter = telemetry.otlp_exporter("TRACES")
     try:
         assert type(exporter).__module__.startswith("opentelemetry.exporter.otlp.proto.grpc")
     finally:
@@ -74,11 +74,11 @@ def test_http_protobuf_is_the_default(monkeypatch):
 
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    exporter = telemetry._otlp_exporter("TRACES")
+    exporter = telemetry.otlp_exporter("TRACES")
     # The library's own HTTP exporter: encoding, limits, retries and self-metrics as it does them.
     assert type(exporter) is OTLPSpanExporter
     assert exporter._endpoint == "http://127.0.0.1:4318/v1/traces"
-    assert type(telemetry._otlp_exporter("METRICS")).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
+    assert type(telemetry.otlp_exporter("METRICS")).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
 
 
 def test_disabled_sdk_starts_nothing(monkeypatch):

@@ -176,3 +176,30 @@ def test_production_sampling_as_the_readme_gives_it():
     assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.1"
     with pytest.raises(HelmValuesError, match="samplerArg"):
         render({"telemetry": {"samplerArg": 0.1}})
+
+
+def test_per_signal_endpoints_stay_otlp_http_beside_a_grpc_collector(monkeypatch):
+    """tracesEndpoint and metricsEndpoint are OTLP/HTTP URLs; protocol=grpc is otlpEndpoint's."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+
+    from observability import telemetry
+
+    telemetry_values = {
+        "otlpEndpoint": "http://otel-collector.observability:4317",
+        "protocol": "grpc",
+        "metricsEndpoint": "http://lgtm-mimir-nginx.monitoring.svc/otlp/v1/metrics",
+    }
+    config = one(render({"telemetry": telemetry_values}), "ConfigMap", "jiwoo")["data"]
+    for name, value in config.items():
+        if name.startswith("OTEL_"):
+            monkeypatch.setenv(name, value)
+
+    spans = telemetry.otlp_exporter("TRACES")
+    metrics = telemetry.otlp_exporter("METRICS")
+    try:
+        assert isinstance(spans, GrpcSpanExporter)
+        assert isinstance(metrics, HttpMetricExporter)
+    finally:
+        spans.shutdown()
+        metrics.shutdown()
