@@ -42,8 +42,10 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
     """
 
     def clean_old_password(self) -> str:
+        # Each check claims a place first, so guesses sent together cannot all be checked; a
+        # right password gives its place back.
         key = str(self.user.pk)
-        if password_checks.exceeded(key, settings.PASSWORD_CHANGE_FAILURE_LIMIT):
+        if not password_checks.take(key, settings.PASSWORD_CHANGE_FAILURE_LIMIT):
             events.emit("user.password_change_locked", "password change refused: too many wrong passwords")
             raise forms.ValidationError(
                 _("Too many wrong passwords: try again in %(minutes)s minutes."),
@@ -51,8 +53,9 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
                 params={"minutes": password_checks.seconds // 60},
             )
         try:
-            return super().clean_old_password()
+            old_password = super().clean_old_password()
         except forms.ValidationError:
-            password_checks.hit(key)
             events.emit("user.password_change_failed", "password change refused: wrong old password")
             raise
+        password_checks.give_back(key)
+        return old_password

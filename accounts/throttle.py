@@ -7,6 +7,8 @@ lock a user out of the app because Redis is down (log-in throttling is django-ax
 database).
 """
 
+from contextlib import suppress
+
 from django.conf import settings
 from django.core.cache import cache
 
@@ -14,8 +16,10 @@ from django.core.cache import cache
 class Throttle:
     """At most ``limit`` hits per ``key`` within ``seconds`` of the first one.
 
-    Forms ask first and count a failure after (``exceeded``, then ``hit``); a request that is
-    itself the hit counts and compares in one step (``hit() > limit``, the browser-span relay).
+    Counting and comparing is one step (Redis' INCR), so requests that arrive together cannot
+    all slip under the limit: ``take`` claims a place before the work is done, and
+    ``give_back`` returns it when the work turns out not to count (a sign-up that failed, an old
+    password that was right). ``exceeded`` only asks, for a refusal before any work.
     """
 
     def __init__(self, name: str, *, seconds: int) -> None:
@@ -27,6 +31,24 @@ class Throttle:
 
     def exceeded(self, key: str, limit: int) -> bool:
         return limit > 0 and (cache.get(self._key(key)) or 0) >= limit
+
+    def take(self, key: str, limit: int) -> bool:
+        """Claim one of the window's ``limit`` places; False (and nothing claimed) when none is left.
+
+        A limit of 0 is no limit; without Redis every claim succeeds.
+        """
+        if limit <= 0:
+            return True
+        if self.hit(key) > limit:
+            self.give_back(key)
+            return False
+        return True
+
+    def give_back(self, key: str) -> None:
+        """Return a place ``take`` claimed, for work that did not count after all."""
+        # ValueError: the window expired meanwhile, nothing left to return.
+        with suppress(ValueError):
+            cache.decr(self._key(key))
 
     def hit(self, key: str) -> int:
         """Count one hit; the hits in this window so far, 0 when Redis cannot be reached."""

@@ -133,3 +133,32 @@ def test_failures_during_a_lockout_do_not_grow_the_attempts_row(client, user, se
         assert locked.status_code == HTTPStatus.TOO_MANY_REQUESTS
 
     assert len(AccessAttempt.objects.get(username="alice").post_data) == size
+
+
+def test_a_name_taken_in_another_case_at_the_same_moment_is_a_form_error(client, settings, password, monkeypatch):
+    """Two sign-ups together: both pass the form's check, the database refuses the second."""
+    from django.contrib.auth.forms import UserCreationForm
+    from django.contrib.auth.models import User
+
+    settings.SIGNUP_RATE_LIMIT = 1
+    monkeypatch.setattr(UserCreationForm, "clean_username", lambda form: form.cleaned_data["username"])
+    User.objects.create_user("alice", password=password)  # the other request's insert
+
+    response = sign_up(client, "Alice", password)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "A user with that username already exists." in response.content.decode()
+    assert list(User.objects.values_list("username", flat=True)) == ["alice"]
+    # The failed sign-up gave its place back.
+    other = client.__class__()
+    assert sign_up(other, "bob", password).status_code == HTTPStatus.FOUND
+
+
+def test_the_database_holds_one_account_per_name_in_any_case(password):
+    from django.contrib.auth.models import User
+    from django.db import IntegrityError, transaction
+
+    User.objects.create_user("alice", password=password)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create_user("ALICE", password=password)
