@@ -7,6 +7,7 @@ gunicorn config only call ``logging_config``.
 """
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,15 +68,25 @@ class ClientErrorFilter(logging.Filter):
 
 
 class QueryStringFilter(logging.Filter):
-    """gunicorn's "Error handling request GET /path?query" (a worker timeout, a crash) without
-    the query string: searches are never logged, and neither is anything else in an address."""
+    """gunicorn's lines that quote an address, without its query string: searches are never
+    logged, and neither is anything else in an address. "Error handling request GET /path?query"
+    (a worker timeout, a crash) has the address as an argument; "Invalid request from ip=...:
+    Invalid HTTP request line: 'GET /path?query HTTP/1.1'" (a malformed request) in its text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and record.msg.startswith("Error handling request") and record.args:
+        if not isinstance(record.msg, str):
+            return True
+        if record.msg.startswith("Error handling request") and record.args:
             record.args = tuple(
                 arg.split("?", 1)[0] + "?…" if isinstance(arg, str) and "?" in arg else arg for arg in record.args
             )
+        elif record.msg.startswith("Invalid request from ip=") and "?" in record.msg:
+            record.msg = _QUERY_IN_TEXT.sub("?…", record.msg)
         return True
+
+
+# A query string inside a quoted request line: up to the next space or quote.
+_QUERY_IN_TEXT = re.compile(r"\?[^\s'\"]*")
 
 
 class JsonFormatter(OrjsonFormatter):

@@ -359,6 +359,20 @@ def test_gunicorns_error_line_keeps_no_query_string():
     assert record.getMessage() == "Error handling request GET /messages/?…"
 
 
+def test_a_malformed_request_line_is_logged_without_its_query_string(server):
+    secret = f"secretword{uuid.uuid4().hex[:8]}"
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(f"GET  /messages/?q={secret} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        answer = connection.recv(64)
+
+    assert answer.startswith(b"HTTP/1.1 400")
+    invalid = wait_for(lambda: [r for r in server.log_records() if r["message"].startswith("Invalid request from")])
+    assert invalid, "gunicorn logged no line for the malformed request"
+    assert "/messages/?…" in invalid[-1]["message"]
+    assert secret not in server.log_text()
+
+
 # 11. A deleted user's activity
 
 
