@@ -91,15 +91,20 @@ class Otlp(Schema):
 Nanos = Annotated[int | str, Field(description="Unix time in nanoseconds (a decimal string or a number).")]
 
 
-class ArrayValue(Otlp):
-    values: list["AnyValue"] = Field(max_length=MAX_ATTRIBUTES)
-
-
-class AnyValue(Otlp):
+class ScalarValue(Otlp):
     stringValue: str | None = None
     boolValue: bool | None = None
     intValue: int | str | None = None
     doubleValue: float | None = None
+
+
+class ArrayValue(Otlp):
+    # Scalars only, as span attributes allow: an array of arrays is refused by the schema, so a
+    # body nested hundreds deep never reaches a recursive validator.
+    values: list[ScalarValue] = Field(max_length=MAX_ATTRIBUTES)
+
+
+class AnyValue(ScalarValue):
     arrayValue: ArrayValue | None = None
 
 
@@ -178,11 +183,11 @@ def strip_url(value: str) -> str:
     return re.split(r"[?#]", value, maxsplit=1)[0]
 
 
-def _scalar(value: AnyValue):
+def _scalar(value: AnyValue | ScalarValue):
     present = [
         name
         for name in ("stringValue", "boolValue", "intValue", "doubleValue", "arrayValue")
-        if getattr(value, name) is not None
+        if getattr(value, name, None) is not None
     ]
     if len(present) != 1:
         raise RelayError(HTTPStatus.BAD_REQUEST, _("Each attribute value must be one string, number or boolean."))

@@ -221,6 +221,13 @@ def nested_value():
     return batch(("jiwoo.browser", [otlp_span("1111111111111111", attributes=[nested])]))
 
 
+def deeply_nested_array():
+    value = {"stringValue": "x"}
+    for _ in range(300):
+        value = {"arrayValue": {"values": [value]}}
+    return batch(("jiwoo.browser", [otlp_span("1111111111111111", attributes=[{"key": "k", "value": value}])]))
+
+
 def oversize():
     body = batch(("jiwoo.browser", [otlp_span("1111111111111111")]))
     body["padding"] = "x" * (64 * 1024)
@@ -244,6 +251,7 @@ def oversize():
         (too_many_events, HTTPStatus.BAD_REQUEST),
         (zero_trace_id, HTTPStatus.BAD_REQUEST),
         (nested_value, HTTPStatus.BAD_REQUEST),
+        (deeply_nested_array, HTTPStatus.BAD_REQUEST),
     ],
     ids=lambda value: getattr(value, "__name__", str(value)),
 )
@@ -252,6 +260,7 @@ def test_a_bad_batch_is_refused_whole_and_nothing_is_exported(browser, exported,
 
     assert response.status_code == status
     assert response.json()["error"]
+    assert "Error" not in response.content.decode()  # no Python exception's text
     assert exported.get_finished_spans() == ()
 
 
