@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
+from observability.errors import with_method_error_page
 
 app_name = "accounts"
 
@@ -12,6 +13,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Log-out is a POST (Django's view): a GET is the 405 page, not an empty answer.
+    path("logout/", with_method_error_page(auth_views.LogoutView.as_view()), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
 ]

@@ -20,8 +20,10 @@ from accounts.forms import SignUpForm, ThrottledPasswordChangeForm
 from accounts.throttle import signups
 from observability import events
 from observability.context import client_address
+from observability.errors import allow_methods
 
 
+@allow_methods("GET", "HEAD", "POST")
 @sensitive_post_parameters("password1", "password2")
 @csrf_protect
 @never_cache

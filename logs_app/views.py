@@ -6,6 +6,7 @@ from django.shortcuts import render
 from logs_app.grafana import grafana_links
 from logs_app.store import ActivityUnavailable, activity_recent
 from observability import events
+from observability.errors import allow_methods
 
 PAGE_ENTRIES = 50
 
@@ -16,6 +17,7 @@ def recent_for(request, limit: int) -> list[dict]:
     return activity_recent(limit=limit, user_id=user_id)
 
 
+@allow_methods("GET", "HEAD")
 @login_required
 def recent_activity_page(request):
     try:

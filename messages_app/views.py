@@ -5,16 +5,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from messages_app.forms import MessageForm, SearchForm
 from messages_app.selectors import MAX_PAGE_NUMBER, message_get, message_page
 from messages_app.services import message_create, message_delete
 from observability import events
+from observability.errors import allow_methods
 
 PAGE_SIZE = 20
 
 
+@allow_methods("GET", "HEAD", "POST")
 @login_required
 def message_list_page(request):
     form = MessageForm(request.POST or None)
@@ -58,8 +59,8 @@ def _page(request, query: str):
     return message_page(author=request.user, query=query, number=number, size=PAGE_SIZE, last_past_end=True)
 
 
+@allow_methods("POST")
 @login_required
-@require_POST
 def message_delete_view(request, pk: int):
     message = message_get(author=request.user, pk=pk)
     message_delete(message=message)
@@ -68,6 +69,7 @@ def message_delete_view(request, pk: int):
     return redirect("messages:list")
 
 
+@allow_methods("GET", "HEAD")
 def home(request):
     """Send a logged-in user to their messages, anyone else to the log-in page."""
     return redirect("messages:list" if request.user.is_authenticated else "accounts:login")

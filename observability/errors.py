@@ -1,13 +1,15 @@
 """Error pages that show the trace id: JSON under /api/, styled HTML elsewhere."""
 
 import sys
+from functools import wraps
 from http import HTTPStatus
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from api.errors import error_response
 from observability.context_processors import trace
@@ -68,3 +70,33 @@ def csrf_failure(request, reason=""):
         "403_csrf.html",
         _("CSRF verification failed: send the csrftoken cookie's value in the X-CSRFToken header."),
     )
+
+
+def allow_methods(*methods: str):
+    """Django's require_http_methods, whose refusal (an empty 405) becomes the error page."""
+
+    def decorator(view):
+        return with_method_error_page(require_http_methods(list(methods))(view))
+
+    return decorator
+
+
+def with_method_error_page(view):
+    """The view, with any empty 405 it answers (Django's HttpResponseNotAllowed) made the usual
+    error page or JSON error, keeping its Allow header."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed) and not response.content:
+            page = refused(
+                request,
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                _("Method not allowed"),
+                _("This address does not take that kind of request (%(method)s).") % {"method": request.method[:16]},
+            )
+            page["Allow"] = response["Allow"]
+            return page
+        return response
+
+    return wrapper

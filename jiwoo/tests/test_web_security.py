@@ -8,6 +8,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
@@ -55,6 +56,38 @@ class TestLoginThrottling:
                 LOGIN, {"username": user.username, "password": "x"}, REMOTE_ADDR="10.0.0.9", HTTP_ACCEPT_LANGUAGE="ko"
             )
         assert "로그인 실패가 너무 많습니다" in response.content.decode()
+
+
+WRONG_METHODS = [
+    ("delete", "/messages/", "GET, HEAD, POST"),
+    ("put", "/messages/", "GET, HEAD, POST"),
+    ("get", "/messages/{pk}/delete/", "POST"),
+    ("delete", "/logs/", "GET, HEAD"),
+    ("options", "/logs/", "GET, HEAD"),
+    ("patch", "/accounts/signup/", "GET, HEAD, POST"),
+    ("get", "/accounts/logout/", "POST"),
+    ("delete", "/", "GET, HEAD"),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "allowed"), WRONG_METHODS)
+def test_a_page_asked_with_a_method_it_does_not_take_is_the_405_page(alice_client, caplog, method, url, allowed):
+    message = message_create(author=User.objects.get(username="alice"), text="kept")
+    caplog.set_level("INFO", logger="jiwoo.events")
+
+    response = getattr(alice_client, method)(url.format(pk=message.pk))
+
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert response["Allow"].startswith(allowed)
+    assert response["Content-Type"].startswith("text/html")
+    assert "Method not allowed" in response.content.decode()
+    assert Message.objects.filter(pk=message.pk).exists()
+    assert not [r for r in caplog.records if getattr(r, "event", None) == "page.view"]
+
+
+def test_head_is_still_answered_as_get(alice_client):
+    assert alice_client.head("/messages/").status_code == HTTPStatus.OK
+    assert alice_client.head("/logs/").status_code == HTTPStatus.OK
 
 
 UNSAFE = [
