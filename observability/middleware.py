@@ -102,7 +102,16 @@ class RequestMiddleware:
 
     @staticmethod
     def _refused(request):
-        """The answer to a body too large for any view, before it is read; None for the others."""
+        """The answer to a body no view can read, before it is read; None for the others."""
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # WSGI gives Django no length for a chunked body, so Django would read it as empty:
+            # a form without its fields (and CSRF token), a message without its text.
+            return refused(
+                request,
+                HTTPStatus.LENGTH_REQUIRED,
+                _("Length required"),
+                _("Send the request body with a Content-Length header; a chunked body is not read."),
+            )
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

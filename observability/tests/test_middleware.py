@@ -140,6 +140,16 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read_with_its_line(client
     ]
 
 
+def test_a_chunked_body_is_refused_before_it_is_read_with_its_line(client, log):
+    page = client.post("/accounts/login/", "", content_type="text/plain", HTTP_TRANSFER_ENCODING="chunked")
+    api = client.post("/api/messages", "", content_type="application/json", HTTP_TRANSFER_ENCODING="gzip, chunked")
+
+    assert page.status_code == api.status_code == HTTPStatus.LENGTH_REQUIRED
+    assert "Content-Length" in page.content.decode()
+    assert "Content-Length" in api.json()["error"]
+    assert [line.status for line in request_lines(log)] == [411, 411]
+
+
 def test_a_file_upload_is_refused_and_nothing_of_it_kept(client, log, tmp_path):
     upload = tmp_path / "big.bin"
     upload.write_bytes(b"x" * 1000)

@@ -359,6 +359,28 @@ def test_gunicorns_error_line_keeps_no_query_string():
     assert record.getMessage() == "Error handling request GET /messages/?…"
 
 
+def test_a_chunked_body_is_411_and_nothing_is_saved(server):
+    """gunicorn takes chunked bodies, but WSGI gives Django no length: it would read none."""
+    visitor, _, _ = new_user(server)
+
+    def chunks():
+        yield b'{"text": '
+        yield b'"sent in chunks"}'
+
+    token = visitor.session.cookies["csrftoken"]
+    response = visitor.session.post(
+        f"{server.url}/api/messages",
+        data=chunks(),
+        headers={"Content-Type": "application/json", "X-CSRFToken": token},
+        timeout=10,
+    )
+
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    assert response.status_code == HTTPStatus.LENGTH_REQUIRED
+    assert "Content-Length" in response.json()["error"]
+    assert visitor.api("GET", "/api/messages").json()["count"] == 0
+
+
 def test_a_malformed_request_line_is_logged_without_its_query_string(server):
     secret = f"secretword{uuid.uuid4().hex[:8]}"
     host, port = server.url.removeprefix("http://").split(":")
