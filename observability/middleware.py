@@ -18,7 +18,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler
-from django.db import OperationalError
+from django.db import DataError, OperationalError
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
@@ -85,7 +85,21 @@ class RequestMiddleware:
         bind_user(request)
 
     def process_exception(self, request, exception):
-        """A statement cancelled by DATABASE_STATEMENT_TIMEOUT is a 503 that says so, not a 500."""
+        """A statement cancelled by DATABASE_STATEMENT_TIMEOUT is a 503 that says so, not a 500;
+        a value the database cannot take (PostgreSQL refuses a NUL character in text, which the
+        admin's search passes through) is the client's 400."""
+        if isinstance(exception, DataError):
+            logger.warning(
+                "the database refused a value of the request: %s",
+                type(exception.__cause__ or exception).__name__,
+                extra={"event": "db.data_refused"},
+            )
+            return refused(
+                request,
+                HTTPStatus.BAD_REQUEST,
+                _("Bad request"),
+                _("The request holds a value the database cannot take, such as a NUL character."),
+            )
         if isinstance(exception, OperationalError) and getattr(exception.__cause__, "sqlstate", None) == QUERY_CANCELED:
             logger.warning(
                 "database statement cancelled after %s s",

@@ -150,6 +150,17 @@ def test_a_chunked_body_is_refused_before_it_is_read_with_its_line(client, log):
     assert [line.status for line in request_lines(log)] == [411, 411]
 
 
+def test_a_value_the_database_cannot_take_is_a_400_not_a_500(admin_client, log):
+    """The admin's filters pass a NUL character to the database; PostgreSQL refuses it."""
+    from django.db import connection
+
+    response = admin_client.get("/admin/auth/user/", {"username": "a\x00b"})
+
+    expected = HTTPStatus.BAD_REQUEST if connection.vendor == "postgresql" else HTTPStatus.OK
+    assert response.status_code == expected
+    assert request_lines(log)[-1].status == expected
+
+
 def test_a_file_upload_is_refused_and_nothing_of_it_kept(client, log, tmp_path):
     upload = tmp_path / "big.bin"
     upload.write_bytes(b"x" * 1000)
