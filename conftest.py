@@ -1,5 +1,6 @@
 """Fixtures shared by every test: users, logged-in clients, and the real Redis cleaned after each test."""
 
+import re
 import socket
 
 import pytest
@@ -77,3 +78,20 @@ def redis_down(settings, closed_port):
     caches = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{closed_port}/0"}}
     settings.CACHES = caches
     return closed_port
+
+
+@pytest.fixture
+def assert_errors_described():
+    """Checks that a field's input names its error list in aria-describedby, and that the list is
+    on the page under that id: a screen reader reads the error with the field."""
+
+    def check(html: str, field_id: str) -> None:
+        (tag,) = re.findall(rf'<(?:input|textarea|select)[^>]*\bid="{field_id}"[^>]*>', html)
+        described_by = re.search(r'aria-describedby="([^"]*)"', tag)
+        assert described_by, f"{field_id} has no aria-describedby"
+        error_ids = [name for name in described_by[1].split() if name.endswith("_error")]
+        assert error_ids, f"{field_id} does not name its errors: {described_by[1]}"
+        for error_id in error_ids:
+            assert f'id="{error_id}"' in html, f"{field_id} names {error_id}, which is not on the page"
+
+    return check

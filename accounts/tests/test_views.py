@@ -20,12 +20,12 @@ def test_signup_logs_the_new_user_in_and_lands_on_messages(client, password):
     assert client.get(MESSAGES).context["user"].username == "dana"
 
 
-def test_signup_with_mismatched_passwords_shows_the_error_at_the_field(client, password):
+def test_signup_with_mismatched_passwords_shows_the_error_at_the_field(client, password, assert_errors_described):
     response = client.post(SIGNUP, {"username": "dana", "password1": password, "password2": password + "x"})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "password2" in response.context["form"].errors
-    assert b'id="id_password2_errors"' in response.content
+    assert_errors_described(response.content.decode(), "id_password2")
     assert not get_user_model().objects.filter(username="dana").exists()
 
 

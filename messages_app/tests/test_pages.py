@@ -21,12 +21,12 @@ def test_saving_a_message_redirects_with_a_flash_and_lists_it(alice_client, user
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 2001])
-def test_bad_text_shows_the_error_next_to_the_field_and_saves_nothing(alice_client, text):
+def test_bad_text_shows_the_error_next_to_the_field_and_saves_nothing(alice_client, text, assert_errors_described):
     response = alice_client.post(LIST, {"text": text})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.context["form"].errors["text"]
-    assert b'id="id_text_errors"' in response.content
+    assert_errors_described(response.content.decode(), "id_text")
     assert not Message.objects.exists()
 
 

@@ -43,7 +43,7 @@ def sign_up(page, username: str, *, mismatch_first: bool = False, language: str 
     if mismatch_first:
         page.fill("#id_password2", PASSWORD + "x")
         page.click('[data-track="signup.submit"]')
-        errors = page.locator("#id_password2_errors")
+        errors = page.locator("#id_password2_error")
         expect(errors).to_be_visible()
         expect(errors).not_to_be_empty()
         # The error sits with the field it is about.
