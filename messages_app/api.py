@@ -29,10 +29,11 @@ class MessageListQuery(Input):
 
 
 class MessageIn(Input):
+    # The length is checked by the message form, as on the page: after the white space around
+    # the text is trimmed, with the page's messages. The schema only states it.
     text: str = Field(
-        min_length=1,
-        max_length=MAX_TEXT_LENGTH,
-        description=f"At most {MAX_TEXT_LENGTH} characters, not only white space; saved trimmed.",
+        description=f"At most {MAX_TEXT_LENGTH} characters once trimmed, not only white space; saved trimmed.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_TEXT_LENGTH},
     )
 
 

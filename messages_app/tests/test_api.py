@@ -70,6 +70,29 @@ def test_read_and_delete(alice_client, user):
 
 
 @pytest.mark.parametrize(
+    ("text", "saved"),
+    [("  " + "a" * 2000 + "\n", "a" * 2000), ("\t hi \n", "hi")],
+    ids=["2000 characters once trimmed", "short"],
+)
+def test_the_api_trims_before_it_counts_as_the_page_does(alice_client, text, saved):
+    response = post_json(alice_client, COLLECTION, {"text": text})
+    page = alice_client.post("/messages/", {"text": text})
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert response.json()["text"] == saved
+    assert page.status_code == HTTPStatus.FOUND
+    assert list(Message.objects.values_list("text", flat=True)) == [saved, saved]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "a" * 2001])
+def test_the_api_refuses_a_text_with_the_pages_message(alice_client, text):
+    api_errors = post_json(alice_client, COLLECTION, {"text": text}).json()["fields"]["text"]
+    page_errors = alice_client.post("/messages/", {"text": text}).context["form"].errors["text"]
+
+    assert api_errors == page_errors
+
+
+@pytest.mark.parametrize(
     ("body", "field"),
     [
         ("{not json", None),
