@@ -36,11 +36,19 @@ class StrictJsonParser(Parser):
 
 
 def _method_not_allowed_as_json(view):
-    """ninja answers a method no operation takes with a bare 405; give it the error shape."""
+    """ninja answers a method no operation takes with a bare 405; give it the error shape. A
+    HEAD is answered as the GET it asks about (as Django's class-based views do); the request
+    middleware leaves out the body."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed) and request.method == "HEAD" and "GET" in response["Allow"]:
+            request.method = "GET"
+            try:
+                return view(request, *args, **kwargs)
+            finally:
+                request.method = "HEAD"
         if isinstance(response, HttpResponseNotAllowed):
             allowed = ", ".join(sorted(method.strip() for method in response["Allow"].split(",")))
             response = error_response(HTTPStatus.METHOD_NOT_ALLOWED, f"Method {request.method} is not allowed here.")

@@ -54,6 +54,10 @@ class RequestMiddleware:
             # user's who sent it.
             bind_user(request)
             response["X-Request-ID"] = story.request_id
+            if request.method == "HEAD" and not response.streaming:
+                # A HEAD answer has the GET's headers (Content-Length included) and no body;
+                # gunicorn warns of every body it has to drop.
+                response.content = b""
             if story.user_id is not None or request.path.startswith(API_PREFIX):
                 # Someone's own pages and every API answer: no shared cache may keep them, and
                 # the browser keeps no copy on disk.

@@ -161,6 +161,17 @@ def test_a_value_the_database_cannot_take_is_a_400_not_a_500(admin_client, log):
     assert request_lines(log)[-1].status == expected
 
 
+@pytest.mark.parametrize("path", ["/messages/", "/logs/", "/api/messages", "/api/logs/recent"])
+def test_head_is_the_gets_headers_without_a_body(alice_client, path):
+    get = alice_client.get(path)
+    head = alice_client.head(path)
+
+    assert head.status_code == get.status_code == HTTPStatus.OK
+    assert head.content == b""
+    assert head["Content-Type"] == get["Content-Type"]
+    assert int(head["Content-Length"]) > 0
+
+
 def test_a_file_upload_is_refused_and_nothing_of_it_kept(client, log, tmp_path):
     upload = tmp_path / "big.bin"
     upload.write_bytes(b"x" * 1000)

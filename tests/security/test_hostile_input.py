@@ -381,6 +381,22 @@ def test_a_chunked_body_is_411_and_nothing_is_saved(server):
     assert visitor.api("GET", "/api/messages").json()["count"] == 0
 
 
+def test_head_requests_leave_no_warning_in_the_log(server):
+    """gunicorn warns of every body it must drop from a HEAD answer: anyone could fill the log."""
+    visitor, _, _ = new_user(server)
+    stranger = Visitor(server.url)
+    for who, path in ((stranger, "/accounts/login/"), (visitor, "/messages/"), (visitor, "/api/messages")):
+        response = who.session.head(server.url + path, timeout=10)
+        assert response.status_code == HTTPStatus.OK, path
+        assert int(response.headers["Content-Length"]) > 0, path
+
+    lines = wait_for(
+        lambda: [r for r in server.log_records() if r.get("method") == "HEAD" and r.get("path") == "/api/messages"]
+    )
+    assert lines, "no http.request line for the last HEAD"
+    assert not [r for r in server.log_records() if "body bytes" in r["message"]]
+
+
 def test_a_malformed_request_line_is_logged_without_its_query_string(server):
     secret = f"secretword{uuid.uuid4().hex[:8]}"
     host, port = server.url.removeprefix("http://").split(":")
