@@ -1,6 +1,7 @@
 from confusable_homoglyphs import confusables
 from django import forms
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +31,30 @@ class SignUpForm(UserCreationForm):
     def clean_username(self) -> str:
         username = super().clean_username()  # None when taken: that error is already recorded
         if username:
+            validate_confusables(username)
+        return username
+
+
+class AdminUserCreationForm(auth_forms.AdminUserCreationForm):
+    """The admin's "add user": the sign-up's rule on look-alike letters too."""
+
+    def clean_username(self) -> str:
+        username = super().clean_username()
+        if username:
+            validate_confusables(username)
+        return username
+
+
+class AdminUserChangeForm(auth_forms.UserChangeForm):
+    """The admin's user form: a new name follows the sign-up's rules, one account per name in
+    any case (the database holds that too, accounts/migrations) and no look-alike letters."""
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data.get("username")
+        if username:
+            users = type(self.instance).objects.filter(username__iexact=username).exclude(pk=self.instance.pk)
+            if users.exists():
+                raise forms.ValidationError(self.instance.unique_error_message(type(self.instance), ["username"]))
             validate_confusables(username)
         return username
 

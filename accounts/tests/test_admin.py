@@ -35,3 +35,27 @@ def test_message_admin_searches_and_filters(admin_client_, user, other_user):
     assert response.status_code == HTTPStatus.OK
     assert [m.text for m in response.context["cl"].result_list] == ["안녕하세요 jiwoo"]
     assert admin_client_.get("/admin/messages_app/message/", {"author__id__exact": other_user.pk}).status_code == 200
+
+
+def test_the_admin_adds_no_look_alike_name(admin_client_):
+    response = admin_client_.post(
+        "/admin/auth/user/add/",
+        {"username": "\u0430dmin", "usable_password": "false", "password1": "", "password2": ""},
+    )
+
+    assert response.status_code == HTTPStatus.OK  # the form again, with its error
+    assert "look-alike letters" in response.content.decode()
+    assert not get_user_model().objects.filter(username="\u0430dmin").exists()
+
+
+@pytest.mark.parametrize(("new_name", "error"), [("BOB", "already exists"), ("b\u043eb2", "look-alike letters")])
+def test_the_admin_renames_no_one_to_a_taken_or_look_alike_name(admin_client_, user, other_user, new_name, error):
+    response = admin_client_.post(
+        f"/admin/auth/user/{user.pk}/change/",
+        {"username": new_name, "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"},
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert error in response.content.decode()
+    user.refresh_from_db()
+    assert user.username == "alice"
