@@ -13,6 +13,8 @@ from django.db.models import Sum
 from django.utils.crypto import salted_hmac
 
 PAIR, ADDRESS = [["username", "ip_address"], "ip_address"]
+# Of a string that is no username, this much is hashed: enough to tell tries apart.
+MAX_HASHED = 1024
 
 
 def username_for_records(raw: str) -> str:
@@ -23,10 +25,13 @@ def username_for_records(raw: str) -> str:
     kept only as ``unknown:`` and a keyed hash (HMAC with the secret key): repeated tries of one
     string still count together and can be correlated, and nobody can read it back.
     """
-    raw = str(raw)[:150]
-    if raw and get_user_model().objects.filter(username=raw).exists():
+    raw = str(raw)
+    user_model = get_user_model()
+    # Longer than any username: no account, whatever its first characters are.
+    longest = user_model._meta.get_field(user_model.USERNAME_FIELD).max_length
+    if raw and len(raw) <= longest and user_model.objects.filter(**{user_model.USERNAME_FIELD: raw}).exists():
         return raw
-    return "unknown:" + salted_hmac("jiwoo.username_tried", raw).hexdigest()[:16]
+    return "unknown:" + salted_hmac("jiwoo.username_tried", raw[:MAX_HASHED]).hexdigest()[:16]
 
 
 def axes_username(request, credentials: dict | None = None) -> str | None:

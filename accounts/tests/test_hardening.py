@@ -162,3 +162,11 @@ def test_the_database_holds_one_account_per_name_in_any_case(password):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.create_user("ALICE", password=password)
+
+
+def test_a_name_longer_than_any_username_is_no_account_whatever_it_begins_with(make_user):
+    make_user("a" * 150)
+
+    assert username_for_records("a" * 150) == "a" * 150
+    assert username_for_records("a" * 151).startswith("unknown:")
+    assert username_for_records("a" * 151) != username_for_records("a" * 152)
