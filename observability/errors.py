@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from api.errors import error_response
+from observability.context import current_story
 from observability.context_processors import trace
 
 API_PREFIX = "/api/"
@@ -24,7 +25,14 @@ def _error(request, status: int, template: str, api_message: str):
 
 
 def bad_request(request, exception=None):
-    return _error(request, HTTPStatus.BAD_REQUEST, "400.html", _("Bad request."))
+    response = _error(request, HTTPStatus.BAD_REQUEST, "400.html", _("Bad request."))
+    if current_story() is None:
+        # Refused before the request middleware ran: the OpenTelemetry middleware, first in
+        # line, asks for the host and meets DisallowedHost. Tell the request's story here, once.
+        from observability.middleware import RequestMiddleware
+
+        return RequestMiddleware(lambda request: response)(request)
+    return response
 
 
 def permission_denied(request, exception=None):

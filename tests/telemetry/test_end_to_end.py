@@ -9,6 +9,7 @@ import re
 import uuid
 
 import pytest
+import requests
 
 from tests.appserver import Visitor
 
@@ -230,6 +231,23 @@ def test_failed_login_is_an_event_without_the_password_or_an_unknown_name(app_se
     assert failed[0]["username_tried"].startswith("unknown:")
     assert secret not in server.log_text()
     assert typed_as_username not in server.log_text()
+
+
+def test_a_wrong_host_still_ends_with_its_request_line(app_server, otlp_receiver):
+    """The OpenTelemetry middleware, first in line, asks for the host and meets DisallowedHost
+    before the request middleware runs: the 400 still gets its id and its one http.request line."""
+    server = app_server(otlp_receiver.env())
+
+    response = requests.get(f"{server.url}/messages/?q=x", headers={"Host": "evil.example"}, timeout=10)
+    server.stop()
+
+    assert response.status_code == 400
+    request_id = response.headers["X-Request-ID"]
+    lines = [r for r in server.log_records() if r.get("event") == "http.request"]
+    assert [(r["method"], r["path"], r["status"], r["request_id"]) for r in lines] == [
+        ("GET", "/messages/", 400, request_id)
+    ]
+    assert "trace_id" not in lines[0]  # no span was started for it
 
 
 @pytest.mark.parametrize("otlp_receiver", ["grpc"], indirect=True)
