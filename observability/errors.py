@@ -4,6 +4,8 @@ import sys
 from functools import wraps
 from http import HTTPStatus
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
@@ -25,7 +27,11 @@ def _error(request, status: int, template: str, api_message: str):
 
 
 def bad_request(request, exception=None):
-    response = _error(request, HTTPStatus.BAD_REQUEST, "400.html", _("Bad request."))
+    reason = _known_reason(exception)
+    if reason:
+        response = refused(request, HTTPStatus.BAD_REQUEST, _("Bad request"), reason)
+    else:
+        response = _error(request, HTTPStatus.BAD_REQUEST, "400.html", _("Bad request."))
     if current_story() is None:
         # Refused before the request middleware ran: the OpenTelemetry middleware, first in
         # line, asks for the host and meets DisallowedHost. Tell the request's story here, once.
@@ -33,6 +39,18 @@ def bad_request(request, exception=None):
 
         return RequestMiddleware(lambda request: response)(request)
     return response
+
+
+def _known_reason(exception) -> str | None:
+    """What to tell the client of a 400 whose cause it can fix; None for the general page."""
+    from observability.middleware import FileUploadRefused
+
+    if isinstance(exception, FileUploadRefused):
+        return _("Files cannot be uploaded here: send the form without the file.")
+    if isinstance(exception, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return _("The form has too many fields (at most %(count)s).") % {"count": limit}
+    return None
 
 
 def permission_denied(request, exception=None):

@@ -172,6 +172,16 @@ def test_head_is_the_gets_headers_without_a_body(alice_client, path):
     assert int(head["Content-Length"]) > 0
 
 
+def test_a_form_with_too_many_fields_says_so(client, log):
+    fields = {f"f{n}": "x" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+
+    page = client.post("/accounts/login/", fields)
+
+    assert page.status_code == HTTPStatus.BAD_REQUEST
+    assert "too many fields (at most 1000)" in page.content.decode()
+    assert request_lines(log)[-1].status == 400
+
+
 def test_a_file_upload_is_refused_and_nothing_of_it_kept(client, log, tmp_path):
     upload = tmp_path / "big.bin"
     upload.write_bytes(b"x" * 1000)
@@ -180,6 +190,7 @@ def test_a_file_upload_is_refused_and_nothing_of_it_kept(client, log, tmp_path):
         response = client.post("/accounts/login/", {"username": "a", "password": "b", "file": file})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Files cannot be uploaded here" in response.content.decode()
     assert request_lines(log)[-1].status == 400
     # Multipart forms without a file (what the test client sends) still work.
     assert client.post("/accounts/login/", {"username": "a", "password": "b"}).status_code == HTTPStatus.OK
