@@ -38,7 +38,9 @@ def journey(tmp_path_factory):
             "save": visitor.post_form("/messages/", {"text": "관측 가능한 메시지 🎉"}),
             "search": visitor.get("/messages/", params={"q": "메시지"}),
             "activity": visitor.get("/logs/"),
-            "api_error": visitor.api("POST", "/api/messages", "{not json"),
+            "api_error": visitor.api(
+                "POST", "/api/messages", "{not json", headers={"Content-Type": "application/json"}
+            ),
             "not_found": visitor.get("/no-such-page/"),
             "csrf_failure": visitor.session.post(f"{server.url}/messages/", data={"text": "no token"}, timeout=10),
             "joined": visitor.get("/messages/", headers={"traceparent": f"00-{caller_trace_id}-{'ab' * 8}-01"}),
