@@ -11,6 +11,7 @@ import logging
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 import uuid
 from http import HTTPStatus
@@ -149,6 +150,42 @@ def test_sign_ups_per_address_are_limited(tmp_path):
 
     assert [r.status_code for r in statuses] == [200, 200, 429]
     assert "Too many accounts" in statuses[2].text
+
+
+def sign_ups_at_once(url: str, usernames: list[str], address: str) -> list[int]:
+    """Each username signed up by its own visitor, all sent at the same moment."""
+    visitors = [Visitor(url) for _ in usernames]
+    for visitor in visitors:
+        visitor.session.headers["X-Forwarded-For"] = address
+        visitor.get("/accounts/signup/")  # the CSRF cookie, before the race
+    start = threading.Barrier(len(visitors))
+
+    def sign_up(visitor, username):
+        start.wait(timeout=30)
+        return visitor.sign_up(username, f"Pw-{uuid.uuid4().hex}").status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(visitors)) as pool:
+        return list(pool.map(sign_up, visitors, usernames))
+
+
+def test_one_name_signed_up_in_many_cases_at_once_makes_one_account(server):
+    name = f"race{uuid.uuid4().hex[:6]}"
+    variants = [name, name.upper(), name.capitalize(), name[:-1] + name[-1].upper()] * 2
+
+    statuses = sign_ups_at_once(server.url, variants, "198.51.100.61")
+
+    assert sorted(statuses) == [200] + [400] * 7  # one welcome page, seven "already exists"
+    assert not [r for r in server.log_records() if r["level"] in ("ERROR", "CRITICAL")]
+
+
+def test_sign_ups_sent_at_once_stay_within_the_limit(tmp_path):
+    app = AppServer(tmp_path, env={"SIGNUP_RATE_LIMIT": "3"}).start()
+    try:
+        statuses = sign_ups_at_once(app.url, [f"s_{uuid.uuid4().hex[:8]}" for _ in range(10)], "127.0.0.1")
+    finally:
+        app.stop()
+
+    assert sorted(statuses) == [200] * 3 + [429] * 7
 
 
 def test_a_user_has_a_message_quota_on_the_page_and_in_the_api(server):
