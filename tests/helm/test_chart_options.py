@@ -5,6 +5,7 @@ import re
 import helm_python as helm
 import kubernetes_validate
 import pytest
+import yaml
 from helm_python.errors import HelmValuesError
 
 from tests.helm.chart import CHART_DIR, find, load_values, one, pod_spec, render, render_set
@@ -25,8 +26,8 @@ def test_no_values_at_all_render_validate_and_lint():
         kubernetes_validate.validate(obj, "1.30.0", strict=True)
     report = helm.lint(CHART_DIR, {}, strict=True, namespace="jiwoo")
     assert report["errors"] == []
-    config = one(objects, "ConfigMap", "jiwoo-promtail")["data"]["promtail.yaml"]
-    assert "url: http://loki-gateway/loki/api/v1/push" in config
+    config = yaml.safe_load(one(objects, "ConfigMap", "jiwoo-promtail")["data"]["promtail.yaml"])
+    assert config["clients"][0]["url"] == "http://loki-gateway/loki/api/v1/push"
 
 
 def test_extra_env_reaches_every_app_container():
@@ -47,7 +48,9 @@ def test_passwords_with_url_characters_never_enter_a_url():
         assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo", "key": "redis-password"}
         assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo", "key": "database-password"}
         assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo", "key": "redis-url"}
-    assert {"redis-url", "redis-password", "database-url", "database-password", "secret-key"} == set(secret["data"])
+    assert {"redis-url", "redis-password", "database-url", "database-password", "secret-key", "checksum-salt"} == set(
+        secret["data"]
+    )
 
 
 def test_in_chart_redis_password_is_its_own_variable_and_the_probe_keeps_it_off_the_command_line():
@@ -203,3 +206,23 @@ def test_per_signal_endpoints_stay_otlp_http_beside_a_grpc_collector(monkeypatch
     finally:
         spans.shutdown()
         metrics.shutdown()
+
+
+@pytest.mark.parametrize("shipper", ["promtail", "alloy"])
+def test_loki_client_settings_that_look_like_yaml_reach_the_shipper_as_given(shipper):
+    """`team: a` unquoted would be a map in Promtail's YAML (or end it); as written it is one string."""
+    loki = {"url": "http://loki:3100/loki/api/v1/push", "tenantId": "team: a", "basicAuth": {"username": "#jiwoo"}}
+    values = {"loki": loki, "promtail": {"enabled": shipper == "promtail"}, "alloy": {"enabled": shipper == "alloy"}}
+    objects = render(values | {"loki": loki | {"basicAuth": {"username": "#jiwoo", "password": "pw"}}})
+
+    if shipper == "promtail":
+        (client,) = yaml.safe_load(one(objects, "ConfigMap", "jiwoo-promtail")["data"]["promtail.yaml"])["clients"]
+        assert (client["url"], client["tenant_id"], client["basic_auth"]["username"]) == (
+            "http://loki:3100/loki/api/v1/push",
+            "team: a",
+            "#jiwoo",
+        )
+    else:
+        config = one(objects, "ConfigMap", "jiwoo-alloy")["data"]["config.alloy"]
+        assert 'tenant_id = "team: a"' in config
+        assert 'username      = "#jiwoo"' in config

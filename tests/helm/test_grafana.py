@@ -146,3 +146,34 @@ def test_the_aks_example_matches_lgtm_distributed():
     assert "query-frontend" in defaults["tempoUrl"]
     assert "loki-gateway" in defaults["lokiUrl"]
     assert load_values("ingress-hpa-pdb-values.yaml")["grafana"]["datasources"]["enabled"] is True
+
+
+def test_a_loki_tenant_reaches_grafana_in_its_tenant_header():
+    values = {"loki": {"tenantId": "team-a"}, "grafana": {"datasources": {"enabled": True}}}
+    loki = as_grafana_reads(provisioned(render(values)))["loki"]
+
+    assert loki["jsonData"]["httpHeaderName1"] == "X-Scope-OrgID"
+    assert loki["secureJsonData"]["httpHeaderValue1"] == "team-a"
+    untenanted = provisioned(render({"grafana": {"datasources": {"enabled": True}}}))["loki"]
+    assert "httpHeaderName1" not in untenanted["jsonData"]
+    assert "secureJsonData" not in untenanted
+
+
+def test_a_dollar_in_the_tenant_is_not_taken_for_one_of_grafanas_variables(monkeypatch):
+    monkeypatch.setenv("HOME", "/usr/share/grafana")
+    values = {"loki": {"tenantId": "team$HOME"}, "grafana": {"datasources": {"enabled": True}}}
+
+    loki = as_grafana_reads(provisioned(render(values)))["loki"]
+
+    assert loki["secureJsonData"]["httpHeaderValue1"] == "team$HOME"
+
+
+def test_the_loki_password_never_enters_the_datasource_configmap():
+    values = {
+        "loki": {"tenantId": "team-a", "basicAuth": {"username": "jiwoo", "password": "s3cret-loki-pw"}},
+        "grafana": {"datasources": {"enabled": True}},
+    }
+    configmap = one(render(values), "ConfigMap", "jiwoo-datasources")
+
+    assert "s3cret-loki-pw" not in str(configmap)
+    assert "basicAuthPassword" not in str(configmap)

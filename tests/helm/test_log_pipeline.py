@@ -6,6 +6,7 @@ of the rendered Alloy config: the json stage's JMESPath expressions (evaluated w
 jmespath package), labels, structured metadata, label drops and the timestamp.
 """
 
+import functools
 import json
 import re
 import uuid
@@ -42,26 +43,83 @@ def cri_wrap(line: str) -> str:
     return f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')} stdout F {line}"
 
 
+# A made-up pod of the app's Deployment, as Kubernetes discovery describes it to the shipper.
+WEB_POD = {
+    "__meta_kubernetes_namespace": "jiwoo",
+    "__meta_kubernetes_pod_name": "jiwoo-7d9f-abcde",
+    "__meta_kubernetes_pod_container_name": "web",
+    "__meta_kubernetes_pod_uid": "0a1b2c3d",
+    "__meta_kubernetes_pod_label_app_kubernetes_io_name": "jiwoo",
+    "__meta_kubernetes_pod_label_app_kubernetes_io_instance": "jiwoo",
+    "__meta_kubernetes_pod_label_app_kubernetes_io_component": "web",
+}
+# Loki's default discover_service_name: without a service_name label, the first of these names the stream.
+LOKI_SERVICE_NAME_SOURCES = [
+    "service_name", "service", "app", "application", "name", "app_kubernetes_io_name", "container",
+    "container_name", "k8s_container_name", "component", "workload", "job", "k8s_job_name",
+]  # fmt: skip
+
+
+def relabel(rules: list[dict], discovered: dict) -> dict:
+    """Prometheus' relabelling (action replace), as Promtail and Alloy run it: the source labels'
+    values joined by the separator, the regex matched in full, the target set to the replacement
+    with $1 filled in (removed if that is empty); labels starting with __ are then dropped."""
+    labels = dict(discovered)
+    for rule in rules:
+        value = rule.get("separator", ";").join(labels.get(name, "") for name in rule["source_labels"])
+        match = re.fullmatch(rule.get("regex", "(.*)"), value)
+        if not match:
+            continue
+        result = re.sub(r"\$(?:\{(\d+)\}|(\d+))", functools.partial(_group, match), rule.get("replacement", "$1"))
+        if result:
+            labels[rule["target_label"]] = result
+        else:
+            labels.pop(rule["target_label"], None)
+    return {name: value for name, value in labels.items() if not name.startswith("__")}
+
+
+def _group(match: re.Match, reference: re.Match) -> str:
+    return match.group(int(reference[1] or reference[2])) or ""
+
+
+def loki_service_name(labels: dict) -> str:
+    return next((labels[name] for name in LOKI_SERVICE_NAME_SOURCES if labels.get(name)), "unknown_service")
+
+
+def discovered(workload: dict, container: str) -> dict:
+    """What Kubernetes discovery tells the shipper about a pod of this rendered workload."""
+    pod_labels = workload["spec"]["template"]["metadata"]["labels"]
+    return {
+        "__meta_kubernetes_namespace": "jiwoo",
+        "__meta_kubernetes_pod_name": f"{workload['metadata']['name']}-0",
+        "__meta_kubernetes_pod_container_name": container,
+        "__meta_kubernetes_pod_uid": "4e5f6a7b",
+    } | {"__meta_kubernetes_pod_label_" + re.sub(r"[^A-Za-z0-9_]", "_", k): v for k, v in pod_labels.items()}
+
+
 class Pipeline:
     """One shipper's pipeline, as read from its rendered config."""
 
-    def __init__(self, *, relabel_targets, expressions, labels, structured_metadata, dropped, timestamp_source):
-        self.relabel_targets = [t for t in relabel_targets if not t.startswith("__")]
+    def __init__(self, *, relabel_rules, expressions, labels, structured_metadata, dropped, timestamp_source):
+        self.relabel_rules = relabel_rules
         self.expressions = expressions
         self.labels = labels
         self.structured_metadata = structured_metadata
         self.dropped = dropped
         self.timestamp_source = timestamp_source
 
-    def process(self, raw: str) -> dict:
-        """Labels, structured metadata, extracted values and timestamp for one CRI line."""
+    def process(self, raw: str, pod: dict = WEB_POD) -> dict:
+        """Labels, structured metadata, extracted values and timestamp for one CRI line of this pod."""
         match = CRI_LINE.match(raw)
         assert match, raw
-        # Discovery labels (values made up: only their names matter here) and the file name.
-        labels = {name: f"<{name}>" for name in self.relabel_targets} | {"filename": "/var/log/pods/x/web/0.log"}
+        labels = relabel(self.relabel_rules, pod) | {"filename": "/var/log/pods/x/web/0.log"}
+        # The extracted map starts as the stream's labels; a line that is no JSON adds nothing.
         extracted = dict(labels)
-        document = json.loads(match["content"])
-        for name, expression in self.expressions.items():
+        try:
+            document = json.loads(match["content"])
+        except json.JSONDecodeError:
+            document = None
+        for name, expression in self.expressions.items() if isinstance(document, dict) else ():
             value = jmespath.search(expression, document)
             if value is not None:
                 extracted[name] = value
@@ -71,7 +129,8 @@ class Pipeline:
         metadata = {name: str(extracted[name]) for name in self.structured_metadata if name in extracted}
         for name in self.dropped:
             labels.pop(name, None)
-        timestamp = datetime.fromisoformat(extracted[self.timestamp_source].replace("Z", "+00:00"))
+        source = extracted.get(self.timestamp_source)
+        timestamp = datetime.fromisoformat(source.replace("Z", "+00:00")) if source else None
         return {"labels": labels, "metadata": metadata, "extracted": extracted, "timestamp": timestamp}
 
 
@@ -82,7 +141,7 @@ def promtail_pipeline() -> Pipeline:
     scrape = config["scrape_configs"][0]
     stages = {next(iter(stage)): next(iter(stage.values())) for stage in scrape["pipeline_stages"]}
     return Pipeline(
-        relabel_targets=[rule["target_label"] for rule in scrape["relabel_configs"]],
+        relabel_rules=scrape["relabel_configs"],
         expressions=stages["json"]["expressions"],
         labels=list(stages["labels"]),
         structured_metadata=list(stages["structured_metadata"]),
@@ -97,11 +156,19 @@ def _river_block(config: str, block: str) -> str:
     return match.group(1)
 
 
+def _alloy_rules(config: str) -> list[dict]:
+    """discovery.relabel's rule blocks, each attribute's value read as JSON (strings, lists)."""
+    return [
+        {name: json.loads(value) for name, value in re.findall(r"^\s*(\w+)\s*=\s*(.+?)\s*$", body, re.MULTILINE)}
+        for body in re.findall(r"\brule \{\n(.*?)\n\s*\}", config, re.DOTALL)
+    ]
+
+
 def alloy_pipeline() -> Pipeline:
     config = one(render_set("alloy-values.yaml"), "ConfigMap", "jiwoo-alloy")["data"]["config.alloy"]
     pairs = lambda block: dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', _river_block(config, block)))  # noqa: E731
     return Pipeline(
-        relabel_targets=re.findall(r'target_label\s*=\s*"([^"]+)"', config),
+        relabel_rules=_alloy_rules(config),
         expressions=pairs("stage.json"),
         labels=list(pairs("stage.labels")),
         structured_metadata=list(pairs("stage.structured_metadata")),
@@ -136,7 +203,7 @@ def test_labels_are_few_and_per_request_values_are_structured_metadata(app_lines
         if "trace_id" in json.loads(line):
             assert result["metadata"]["trace_id"] == json.loads(line)["trace_id"]
             assert result["metadata"]["span_id"] == json.loads(line)["span_id"]
-    assert result["metadata"]["pod"] == "<pod>"
+    assert result["metadata"]["pod"] == WEB_POD["__meta_kubernetes_pod_name"]
 
 
 @pytest.mark.parametrize("shipper", PIPELINES)
@@ -159,7 +226,7 @@ def test_promtail_and_alloy_run_the_same_pipeline():
     assert promtail.labels == alloy.labels
     assert promtail.structured_metadata == alloy.structured_metadata
     assert promtail.dropped == alloy.dropped
-    assert promtail.relabel_targets == alloy.relabel_targets
+    assert promtail.relabel_rules == alloy.relabel_rules
 
 
 def test_dashboard_queries_use_only_labels_and_fields_the_pipeline_produces(app_lines):
@@ -201,3 +268,55 @@ def test_datasources_link_logs_to_traces_and_back():
     assert "service_name=" in to_logs["query"]
     assert configmap["metadata"]["labels"]["grafana_datasource"] == "1"
     assert one(objects, "ConfigMap", "jiwoo-jiwoo-dashboard")["metadata"]["labels"]["grafana_dashboard"] == "1"
+
+
+# Lines as PostgreSQL, Redis and the shippers write them: none carries the app's service_name.
+OTHER_LINES = {
+    ("StatefulSet", "jiwoo-postgresql", "postgresql"): "2026-01-05 10:00:00.000 UTC [1] LOG:  database system is ready",
+    ("Deployment", "jiwoo-redis", "redis"): "1:M 05 Jan 2026 10:00:00.000 * Ready to accept connections tcp",
+    ("DaemonSet", "jiwoo-promtail", "promtail"): '{"level":"info","ts":"2026-01-05T10:00:00Z","msg":"Seeked"}',
+    ("DaemonSet", "jiwoo-alloy", "alloy"): 'ts=2026-01-05T10:00:00Z level=info msg="tailer started"',
+}
+
+
+@pytest.mark.parametrize("shipper", PIPELINES)
+def test_only_the_apps_lines_are_named_after_the_app_in_loki(app_lines, shipper):
+    """Every pod of the release has app.kubernetes.io/name=jiwoo, which the shippers copy to `app`:
+    a stream without service_name would be the app's to Loki. The NOTES and dashboard queries,
+    {service_name="jiwoo"}, must find the app's lines and nothing of PostgreSQL's or Redis'."""
+    pipeline = PIPELINES[shipper]()
+    objects = render_set("default-values.yaml")
+    web = one(objects, "Deployment", "jiwoo")
+    others = [
+        (one(objects if name != "jiwoo-alloy" else render_set("alloy-values.yaml"), kind, name), container, line)
+        for (kind, name, container), line in OTHER_LINES.items()
+    ]
+
+    for line in app_lines[:20]:
+        result = pipeline.process(cri_wrap(line), discovered(web, "web"))
+        assert loki_service_name(result["labels"]) == "jiwoo", line
+    traceback = pipeline.process(cri_wrap("Traceback (most recent call last):"), discovered(web, "web"))
+    assert loki_service_name(traceback["labels"]) == "jiwoo"  # the app's own, even when not JSON
+    for workload, container, line in others:
+        result = pipeline.process(cri_wrap(line), discovered(workload, container))
+        component = workload["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+        assert result["labels"]["app"] == "jiwoo"
+        assert loki_service_name(result["labels"]) == f"jiwoo-{component}", workload["metadata"]["name"]
+        assert set(result["labels"]) <= ALLOWED_LABELS
+
+
+@pytest.mark.parametrize("shipper", PIPELINES)
+def test_pods_of_other_releases_keep_the_names_loki_gives_them(shipper):
+    """Shipping more namespaces (loki.namespaces) must not rename anyone else's streams."""
+    pipeline = PIPELINES[shipper]()
+    for namespace, instance in (("jiwoo-staging", "jiwoo"), ("jiwoo", "jiwoo-canary")):
+        pod = WEB_POD | {
+            "__meta_kubernetes_namespace": namespace,
+            "__meta_kubernetes_pod_label_app_kubernetes_io_instance": instance,
+            "__meta_kubernetes_pod_label_app_kubernetes_io_component": "primary",
+        }
+
+        result = pipeline.process(cri_wrap("LOG:  checkpoint complete"), pod)
+
+        assert "service_name" not in result["labels"]
+        assert loki_service_name(result["labels"]) == "jiwoo"  # Loki's own rule, from `app`

@@ -1,9 +1,11 @@
 """What a reviewer checks by eye: selectors, ports, probes, security, hooks, secrets, schema."""
 
 import base64
+import re
 import shutil
 
 import helm_python as helm
+import kubernetes_validate
 import pytest
 
 from tests.helm.chart import CHART_DIR, VALUE_SETS, find, load_values, one, pod_labels, pod_spec, render, render_set
@@ -238,6 +240,27 @@ def test_schema_rejects_a_misspelt_key_and_a_wrong_type():
         {"image": {"digest": "latest"}},
         {"django": {"trustedProxies": ["ingress.example.com"]}},
         {"podDisruptionBudget": {"minAvailable": 1}},
+        {"clearsessions": {"schedule": "every day at three"}},
+        {"clearsessions": {"schedule": "run every day at 3"}},
+        {"clearsessions": {"schedule": "@fortnightly"}},
+        {"django": {"trustedProxies": ["10.0.0/8"]}},
+        {"django": {"trustedProxies": ["10.0.0.0/33"]}},
+        {"django": {"trustedProxies": ["999.1.1.1"]}},
+        {"django": {"trustedProxies": ["::::"]}},
+        {"django": {"trustedProxies": ["fd00::/129"]}},
+        {"podDisruptionBudget": {"maxUnavailable": "0%"}},
+        {"podDisruptionBudget": {"maxUnavailable": 0}},
+        {"podDisruptionBudget": {"maxUnavailable": "101%"}},
+        {"probes": {"liveness": {"periodSeconds": 0}}},
+        {"probes": {"readiness": {"failureThreshold": 0}}},
+        {"probes": {"startup": {"periodSeconds": 0}}},
+        {"redis": {"maxmemory": "200mb; rm -rf /data"}},
+        {"redis": {"maxmemory": "$(id)"}},
+        {"telemetry": {"resourceAttributes": {"team": "a,b"}}},
+        {"telemetry": {"resourceAttributes": {"team": "a=b"}}},
+        {"telemetry": {"resourceAttributes": {"a,b": "c"}}},
+        {"telemetry": {"resourceAttributes": {"replicas": 3}}},
+        {"preStopSleepSeconds": -1},
     ):
         with pytest.raises(helm.HelmValuesError):
             chart.validate_schema(bad)
@@ -255,6 +278,47 @@ def test_schema_accepts_global_a_digest_cidrs_and_any_password():
             "redis": {"auth": {"password": "k3y/with+slash@and=="}},
         }
     )
+    for schedule in ("17 3 * * *", "*/15 * * * 1-5", "0 4 * JAN,JUL MON", "@hourly", "@daily", "@weekly"):
+        chart.validate_schema({"clearsessions": {"schedule": schedule}})
+    for schedule in ("@monthly", "@yearly", "@annually"):
+        chart.validate_schema({"clearsessions": {"schedule": schedule}})
+    proxies = ["0.0.0.0/0", "255.255.255.255", "::1", "::/0", "2001:db8::42", "2001:db8:0:0:0:0:0:1/128", "fe80::1:2"]
+    chart.validate_schema({"django": {"trustedProxies": proxies}})
+    for budget in (1, "1%", "50%", "100%"):
+        chart.validate_schema({"podDisruptionBudget": {"maxUnavailable": budget}})
+    for size in ("200mb", "1GB", "512M", "1048576", "64k", "10b"):
+        chart.validate_schema({"redis": {"maxmemory": size}})
+    chart.validate_schema({"telemetry": {"resourceAttributes": {"cloud.region": "koreacentral", "team": "a b/c"}}})
+
+
+def chart_without_schema(tmp_path):
+    """A copy of the chart without values.schema.json, as `helm install --skip-schema-validation` reads it."""
+    chart = tmp_path / "jiwoo"
+    shutil.copytree(CHART_DIR, chart)
+    (chart / "values.schema.json").unlink()
+    return chart
+
+
+@pytest.mark.parametrize("proxy", ["10.0.0/8", "10.0.0.0/33", "999.1.1.1", "::::", "ingress.example.com"])
+def test_a_trusted_proxy_that_is_no_address_fails_the_render_even_without_the_schema(tmp_path, proxy):
+    with pytest.raises(helm.HelmError, match=f'django.trustedProxies: "{re.escape(proxy)}" is not an IPv4 or IPv6'):
+        render({"django": {"trustedProxies": ["10.244.0.0/16", proxy]}}, chart_dir=chart_without_schema(tmp_path))
+
+
+def test_autoscaling_with_fewer_most_pods_than_fewest_fails_with_what_to_change():
+    values = {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 3}}
+    helm.Chart.load(CHART_DIR).validate_schema(values)  # a schema cannot compare two values
+
+    with pytest.raises(helm.HelmError, match=r"minReplicas \(5\) is above autoscaling.maxReplicas \(3\)"):
+        render(values)
+    assert find(render(values | {"autoscaling": {"enabled": False, "minReplicas": 5, "maxReplicas": 3}}), "Deployment")
+
+
+def test_redis_maxmemory_reaches_the_shell_as_one_quoted_word():
+    redis = pod_spec(one(render({"redis": {"maxmemory": "1gb"}}), "Deployment", "jiwoo-redis"))["containers"][0]
+
+    assert redis["command"] == ["sh", "-c"]
+    assert " --maxmemory '1gb' " in redis["args"][0]
 
 
 def test_promtail_and_alloy_are_mutually_exclusive():
@@ -292,7 +356,7 @@ def test_log_shipper_reads_node_files_as_root_read_only_and_nothing_more():
     assert mounts["pods"]["readOnly"] is True
     positions = {v["name"]: v for v in pod_spec(daemonset)["volumes"]}["positions"]["hostPath"]
     assert positions == {"path": "/var/lib/jiwoo-promtail/jiwoo-jiwoo", "type": "DirectoryOrCreate"}
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "nodes"], "verbs": ["get", "list", "watch"]}]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
     assert "checksum/config" in daemonset["spec"]["template"]["metadata"]["annotations"]
 
 
@@ -301,3 +365,56 @@ def test_helm_test_pod_checks_healthz_through_the_service():
 
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert "http://jiwoo:80/healthz" in pod["spec"]["containers"][0]["command"][-1]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{}, {"preStopSleepSeconds": 15, "gunicorn": {"gracefulTimeout": 40}}, {"preStopSleepSeconds": 1}],
+)
+def test_a_stopping_pod_serves_until_its_endpoint_is_gone_then_drains_before_the_kill(values):
+    """SIGTERM comes only after the preStop sleep, and the kubelet's SIGKILL only after the grace
+    period, which counts from the start of the sleep: it must hold the sleep and gunicorn's drain."""
+    objects = render(values)
+    spec = pod_spec(one(objects, "Deployment", "jiwoo"))
+    web = next(c for c in spec["containers"] if c["name"] == "web")
+    sleep = web["lifecycle"]["preStop"]["sleep"]["seconds"]
+    graceful_timeout = int(one(objects, "ConfigMap", "jiwoo")["data"]["GUNICORN_GRACEFUL_TIMEOUT"])
+
+    assert sleep == values.get("preStopSleepSeconds", 5)
+    assert graceful_timeout == values.get("gunicorn", {}).get("gracefulTimeout", 20)
+    assert spec["terminationGracePeriodSeconds"] > sleep + graceful_timeout
+    kubernetes_validate.validate(one(objects, "Deployment", "jiwoo"), "1.30.0", strict=True)
+
+
+def test_without_a_drain_delay_there_is_no_prestop_hook():
+    """Kubernetes 1.30 refuses a zero-second sleep action: 0 leaves the hook out."""
+    spec = pod_spec(one(render({"preStopSleepSeconds": 0}), "Deployment", "jiwoo"))
+
+    assert "lifecycle" not in spec["containers"][0]
+    assert spec["terminationGracePeriodSeconds"] == 20 + 5
+
+
+def test_the_helm_test_pod_pulls_and_schedules_like_the_app():
+    values = {
+        "imagePullSecrets": [{"name": "acr-pull"}],
+        "nodeSelector": {"agentpool": "apps"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "apps", "effect": "NoSchedule"}],
+    }
+    objects = render(values)
+    app = pod_spec(one(objects, "Deployment", "jiwoo"))
+    test = one(objects, "Pod", "jiwoo-test")["spec"]
+
+    for key in values:
+        assert test[key] == app[key] == values[key], key
+
+
+def test_postgresql_may_recover_for_long_and_liveness_waits_for_its_first_answer():
+    postgres = pod_spec(one(render({}), "StatefulSet", "jiwoo-postgresql"))["containers"][0]
+    startup, liveness = postgres["startupProbe"], postgres["livenessProbe"]
+
+    assert startup["exec"] == liveness["exec"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 900
+    assert "initialDelaySeconds" not in liveness  # the startup probe holds it back instead
+    longer = pod_spec(one(render({"postgresql": {"startupTimeoutSeconds": 3600}}), "StatefulSet", "jiwoo-postgresql"))
+    probe = longer["containers"][0]["startupProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 3600

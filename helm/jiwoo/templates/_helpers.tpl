@@ -114,6 +114,18 @@ Pass (dict "root" $ "secret" "<name>" "key" "<key>" "length" 50).
 {{- if and (or .Values.promtail.enabled .Values.alloy.enabled) (not .Values.loki.url) }}
 {{- fail "A log shipper is enabled: set loki.url, e.g. http://loki-gateway.monitoring/loki/api/v1/push." }}
 {{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas (%v) is above autoscaling.maxReplicas (%v): the HorizontalPodAutoscaler would be refused. Lower minReplicas or raise maxReplicas." .Values.autoscaling.minReplicas .Values.autoscaling.maxReplicas) }}
+{{- end }}
+{{- /* The schema's patterns, again: with --skip-schema-validation a bad entry would otherwise only fail in the app's settings, as a crash loop. */}}
+{{- $ipv4 := `^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}(/(3[0-2]|[12]?[0-9]))?$` }}
+{{- $hex := `[0-9A-Fa-f]{1,4}` }}
+{{- $ipv6 := printf `^((%[1]s:){7}%[1]s|(%[1]s:){1,7}:|(%[1]s:){1,6}:%[1]s|(%[1]s:){1,5}(:%[1]s){1,2}|(%[1]s:){1,4}(:%[1]s){1,3}|(%[1]s:){1,3}(:%[1]s){1,4}|(%[1]s:){1,2}(:%[1]s){1,5}|%[1]s:(:%[1]s){1,6}|:((:%[1]s){1,7}|:))(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?$` $hex }}
+{{- range .Values.django.trustedProxies }}
+{{- if not (or (regexMatch $ipv4 (toString .)) (regexMatch $ipv6 (toString .))) }}
+{{- fail (printf "django.trustedProxies: %q is not an IPv4 or IPv6 address or CIDR network (e.g. 10.244.0.0/16, 192.0.2.7, fd00::/8)." (toString .)) }}
+{{- end }}
+{{- end }}
 {{- if .Values.gitops }}
 {{- /* Rendered without a cluster, lookup finds nothing: a generated credential would change on every sync. */}}
 {{- $missing := list }}
@@ -130,6 +142,44 @@ Pass (dict "root" $ "secret" "<name>" "key" "<key>" "length" 50).
 {{- fail (printf "gitops is true: the chart is rendered without cluster access (Argo CD, helm template), where a generated secret would change on every render and lock the app out of its database and log everyone out. Create the Secrets once and set: %s." (join "; " $missing)) }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+The pods' checksum/secret annotation: it changes when a credential given in the values changes
+(so the pods restart with it) and stays the same on an upgrade with the same values. Anyone
+who can read pods can read it, so a password never goes into it as it is, where a guess could
+be checked offline: it is hashed after a random salt that only the chart's Secret holds
+(jiwoo.checksumSalt). Under gitops there is no lookup to keep a salt with, so the passwords are
+left out: after changing one there, restart the pods (README, "Upgrades and changes after install").
+*/}}
+{{- define "jiwoo.secretChecksum" -}}
+{{- $inputs := list .Values.secretKey .Values.externalDatabase .Values.externalRedis .Values.redis.auth .Values.postgresql.auth .Values.admin }}
+{{- if .Values.gitops }}
+{{- $inputs = list .Values.secretKey (omit .Values.externalDatabase "password") (omit .Values.externalRedis "password") (omit .Values.redis.auth "password") (omit .Values.postgresql.auth "password") .Values.admin }}
+{{- end }}
+{{- if eq (include "jiwoo.needsChecksumSalt" .) "true" }}
+{{- printf "%s\n%s" (include "jiwoo.checksumSalt" .) ($inputs | toJson) | sha256sum }}
+{{- else }}
+{{- $inputs | toJson | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/* A password is given in the values (and lookup can keep a salt): the checksum is salted. */}}
+{{- define "jiwoo.needsChecksumSalt" -}}
+{{- $v := .Values }}
+{{- if and (not $v.gitops) (or $v.externalDatabase.password $v.externalRedis.password $v.redis.auth.password $v.postgresql.auth.password) }}true{{ end }}
+{{- end }}
+
+{{/*
+The salt, generated once and kept in the chart's Secret (key checksum-salt). The Deployment and
+the Secret are rendered from one value: generated twice on install, the pods would carry a hash
+of a salt the Secret does not hold, and the first upgrade would restart them for nothing.
+*/}}
+{{- define "jiwoo.checksumSalt" -}}
+{{- if not (hasKey .Values "jiwooChecksumSaltOfThisRender") }}
+{{- $_ := set .Values "jiwooChecksumSaltOfThisRender" (include "jiwoo.keptSecretValue" (dict "root" . "secret" (include "jiwoo.secretName" .) "key" "checksum-salt" "length" 32)) }}
+{{- end }}
+{{- index .Values "jiwooChecksumSaltOfThisRender" }}
 {{- end }}
 
 {{/* The app's Secret: the chart's own, holding what no existingSecret provides. */}}
@@ -305,6 +355,24 @@ become Loki labels (few, low cardinality) and which structured metadata (per req
 {{/* Labels the shippers drop: pod is moved to structured metadata, filename is per-pod. */}}
 {{- define "jiwoo.pipeline.droppedLabels" -}}
 {{- list "pod" "filename" | toJson }}
+{{- end }}
+
+{{/*
+Loki names a stream without a service_name label after its `app` label, which is the chart's
+name on every pod of the release: PostgreSQL's, Redis' and the shipper's lines would count as
+the app's. The shippers give this release's pods a service_name of their own: the app's
+(telemetry.serviceName, which its JSON lines carry anyway) for the web pods, <fullname>-<component>
+for the others. Each is a regex over "namespace;instance;name;component" and its replacement.
+*/}}
+{{- define "jiwoo.pipeline.serviceNames" -}}
+{{- $release := printf "%s;%s;%s" (regexQuoteMeta .Release.Namespace) (regexQuoteMeta .Release.Name) (regexQuoteMeta (include "jiwoo.name" .)) }}
+{{- list
+  (dict "regex" (printf "%s;(.+)" $release) "replacement" (printf "%s-$1" (include "jiwoo.fullname" .)))
+  (dict "regex" (printf "%s;web" $release) "replacement" (.Values.telemetry.serviceName | replace "$" "$$"))
+  | toJson }}
+{{- end }}
+{{- define "jiwoo.pipeline.serviceNameSources" -}}
+{{- list "__meta_kubernetes_namespace" "__meta_kubernetes_pod_label_app_kubernetes_io_instance" "__meta_kubernetes_pod_label_app_kubernetes_io_name" "__meta_kubernetes_pod_label_app_kubernetes_io_component" | toJson }}
 {{- end }}
 
 {{/* Namespaces whose pods the shipper reads: this release's unless told otherwise. */}}
