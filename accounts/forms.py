@@ -22,11 +22,8 @@ def validate_confusables(value: str) -> None:
         )
 
 
-class SignUpForm(UserCreationForm):
-    """Username and the password twice, checked by Django's password validators."""
-
-    class Meta(UserCreationForm.Meta):
-        fields = ["username"]
+class LookAlikesRefused:
+    """For a form of Django's that makes a user: its username check, then validate_confusables."""
 
     def clean_username(self) -> str:
         username = super().clean_username()  # None when taken: that error is already recorded
@@ -35,14 +32,15 @@ class SignUpForm(UserCreationForm):
         return username
 
 
-class AdminUserCreationForm(auth_forms.AdminUserCreationForm):
-    """The admin's "add user": the sign-up's rule on look-alike letters too."""
+class SignUpForm(LookAlikesRefused, UserCreationForm):
+    """Username and the password twice, checked by Django's password validators."""
 
-    def clean_username(self) -> str:
-        username = super().clean_username()
-        if username:
-            validate_confusables(username)
-        return username
+    class Meta(UserCreationForm.Meta):
+        fields = ["username"]
+
+
+class AdminUserCreationForm(LookAlikesRefused, auth_forms.AdminUserCreationForm):
+    """The admin's "add user": the sign-up's rule on look-alike letters too."""
 
 
 class AdminUserChangeForm(auth_forms.UserChangeForm):

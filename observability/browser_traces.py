@@ -9,8 +9,8 @@ search words never reach Tempo. The resource is the server's own (``service.name
 ``-frontend``), never the browser's.
 
 Accepted spans go through a ``BatchSpanProcessor`` of their own, on the same exporter
-configuration as the server's spans (``telemetry.own_batch_span_processor()``): a flood of browser spans
-fills only its own queue, never the server's. Each click span also becomes one JSON log line of
+configuration as the server's spans (``telemetry.own_batch_span_processor()``): a flood of
+browser spans fills only its own queue, never the server's. Each click span also becomes one JSON log line of
 ``<service>-frontend``, so Loki keeps what the browser's users did. docs/ARCHITECTURE.md.
 """
 

@@ -5,7 +5,7 @@ from functools import wraps
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent
+from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
@@ -18,6 +18,11 @@ from observability.context import current_story
 from observability.context_processors import trace
 
 API_PREFIX = "/api/"
+
+
+class FileUploadRefused(SuspiciousOperation):
+    """A multipart body with a file in it: no form of jiwoo takes files
+    (middleware.NoFileUploadHandler raises it; bad_request says so)."""
 
 
 def _error(request, status: int, template: str, api_message: str):
@@ -43,8 +48,6 @@ def bad_request(request, exception=None):
 
 def _known_reason(exception) -> str | None:
     """What to tell the client of a 400 whose cause it can fix; None for the general page."""
-    from observability.middleware import FileUploadRefused
-
     if isinstance(exception, FileUploadRefused):
         return _("Files cannot be uploaded here: send the form without the file.")
     if isinstance(exception, TooManyFieldsSent):

@@ -16,7 +16,6 @@ import time
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler
 from django.db import DataError, OperationalError
 from django.utils.cache import patch_cache_control
@@ -25,7 +24,7 @@ from django.utils.translation import gettext as _
 from logs_app.store import activity_record
 from observability import telemetry
 from observability.context import RequestStory, bind_user, client_address, request_id_of, story_bound
-from observability.errors import API_PREFIX, refused
+from observability.errors import API_PREFIX, FileUploadRefused, refused
 from observability.json_logging import format_timestamp
 
 logger = logging.getLogger("jiwoo.request")
@@ -91,7 +90,7 @@ class RequestMiddleware:
     def process_exception(self, request, exception):
         """A statement cancelled by DATABASE_STATEMENT_TIMEOUT is a 503 that says so, not a 500;
         a value the database cannot take (PostgreSQL refuses a NUL character in text, which the
-        admin's search passes through) is the client's 400."""
+        admin's filters pass through) is the client's 400."""
         if isinstance(exception, DataError):
             logger.warning(
                 "the database refused a value of the request: %s",
@@ -153,10 +152,6 @@ class RequestMiddleware:
         if summary["event"]:
             fields["action"] = summary["event"]
         logger.log(level, "%s %s %s", summary["method"], summary["path"], summary["status"], extra=fields)
-
-
-class FileUploadRefused(SuspiciousOperation):
-    """A multipart body with a file in it: no form of jiwoo takes files."""
 
 
 class NoFileUploadHandler(FileUploadHandler):

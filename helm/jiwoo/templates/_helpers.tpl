@@ -153,10 +153,11 @@ be checked offline: it is hashed after a random salt that only the chart's Secre
 left out: after changing one there, restart the pods (README, "Upgrades and changes after install").
 */}}
 {{- define "jiwoo.secretChecksum" -}}
-{{- $inputs := list .Values.secretKey .Values.externalDatabase .Values.externalRedis .Values.redis.auth .Values.postgresql.auth .Values.admin }}
-{{- if .Values.gitops }}
-{{- $inputs = list .Values.secretKey (omit .Values.externalDatabase "password") (omit .Values.externalRedis "password") (omit .Values.redis.auth "password") (omit .Values.postgresql.auth "password") .Values.admin }}
+{{- $inputs := list .Values.secretKey }}
+{{- range list .Values.externalDatabase .Values.externalRedis .Values.redis.auth .Values.postgresql.auth }}
+{{- $inputs = append $inputs (ternary (omit . "password") . $.Values.gitops) }}
 {{- end }}
+{{- $inputs = append $inputs .Values.admin }}
 {{- if eq (include "jiwoo.needsChecksumSalt" .) "true" }}
 {{- printf "%s\n%s" (include "jiwoo.checksumSalt" .) ($inputs | toJson) | sha256sum }}
 {{- else }}
