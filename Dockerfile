@@ -13,12 +13,16 @@ RUN /opt/venv/bin/pip install --no-compile -r /tmp/requirements.txt \
 
 FROM python:3.11-slim-bookworm
 # DJANGO_STATIC_MANIFEST: collectstatic below and the server both use WhiteNoise's manifest
-# storage (hashed, compressed names served with a far-future Cache-Control).
+# storage (hashed, compressed names served with a far-future Cache-Control). SSL_CERT_FILE:
+# psycopg's wheel carries an OpenSSL of its own, whose default CA directory the image does not
+# have; pointed at Debian's bundle, `sslrootcert=system` verifies a database server's
+# certificate against the same CAs as Python's ssl.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=jiwoo.settings \
     DJANGO_STATIC_MANIFEST=true \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     PORT=8000
 RUN groupadd --system --gid 10001 jiwoo \
     && useradd --system --uid 10001 --gid jiwoo --home-dir /app --shell /usr/sbin/nologin jiwoo

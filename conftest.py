@@ -8,6 +8,7 @@ from django.conf import settings
 
 from logs_app.redis_pool import breaker
 from messages_app import quota
+from tests.services import PgBouncer, RedisServer, redis_client
 
 PASSWORD = "a-long-Test-passw0rd"
 
@@ -19,15 +20,43 @@ def _clean_redis():
     yield
     breaker._open_until.clear()
     quota.leases.clear()
-    import redis
-
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+    client = redis_client(socket_timeout=2)
     try:
         keys = list(client.scan_iter(match=f"*{settings.REDIS_KEY_PREFIX}*", count=1000))
         if keys:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture
+def pgbouncer(tmp_path):
+    """Factory: PgBouncer in transaction mode in front of the test PostgreSQL; stopped after the test."""
+    started = []
+
+    def start(**settings) -> PgBouncer:
+        pooler = PgBouncer(tmp_path, **settings)
+        started.append(pooler)
+        return pooler.start()
+
+    yield start
+    for pooler in started:
+        pooler.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """Factory: a redis-server of the test's own (with a password, TLS only); stopped after the test."""
+    started = []
+
+    def start(password: str = "", tls: bool = False) -> RedisServer:
+        server = RedisServer(tmp_path, password=password, tls=tls)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from functools import wraps
 from http import HTTPStatus
 
 import orjson
+from django.db import transaction
 from django.http import HttpResponseNotAllowed
 from django.urls import URLPattern
 from ninja import NinjaAPI, Swagger
@@ -85,6 +86,11 @@ def _unknown_query_parameters_refused(run):
     return wrapper
 
 
+# Views that never query the database: on PostgreSQL every other view runs in a transaction
+# (ATOMIC_REQUESTS), which connects first; these answer without one.
+DATABASE_FREE = {"openapi-json", "openapi-view", "browser-traces"}
+
+
 class JiwooAPI(NinjaAPI):
     def set_default_exception_handlers(self) -> None:
         # Instead of ninja's defaults (422 for validation, {"detail": ...}, a traceback page
@@ -101,6 +107,8 @@ class JiwooAPI(NinjaAPI):
         for pattern in patterns:
             if isinstance(pattern, URLPattern) and getattr(pattern.callback, "csrf_exempt", False):
                 pattern.callback = _method_not_allowed_as_json(pattern.callback)
+            if isinstance(pattern, URLPattern) and pattern.name in DATABASE_FREE:
+                pattern.callback = transaction.non_atomic_requests(pattern.callback)
         return patterns, app_name, namespace
 
 

@@ -9,10 +9,17 @@ trace context that an access line cannot.
 import gc
 import os
 
+import gunicorn
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiwoo.settings")
 
 from observability import telemetry
 from observability.json_logging import logging_config
+
+# Every answer's Server header names no software: the name only helps someone who looks for
+# servers to try a known exploit on. gunicorn has no setting for it; the header is its public
+# module value gunicorn.SERVER, read when a worker builds a response.
+gunicorn.SERVER = ""
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

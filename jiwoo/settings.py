@@ -4,14 +4,13 @@ Every variable read here is listed in the README. With ``DJANGO_DEBUG`` off (the
 the app refuses to start without ``DJANGO_SECRET_KEY`` rather than run with a known key.
 """
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 
-import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from core.environment import env, secret
 from observability.context import trusted_networks
 from observability.json_logging import logging_config
 from observability.telemetry import resolve_service_name
@@ -19,16 +18,14 @@ from observability.telemetry import resolve_service_name
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
-
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+SECRET_KEY = secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Set it to a long random string "
-            "(or set DJANGO_DEBUG=true for local development)."
+            "DJANGO_SECRET_KEY is not set. Set it (or DJANGO_SECRET_KEY_FILE, naming a file that holds it) "
+            "to a long random string, or set DJANGO_DEBUG=true for local development."
         )
     SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105 - only ever with DEBUG on
 
@@ -90,13 +87,13 @@ TEMPLATES = [
 ]
 
 # Database: an SQLite file under var/ unless DATABASE_URL names another (PostgreSQL in Kubernetes).
-# On PostgreSQL every statement of a web request is cancelled after DATABASE_STATEMENT_TIMEOUT
-# seconds (0: never). Management commands run without it: migrate_locked's migrations and
-# seed_demo's bulk load may rightly take minutes (runserver serves requests, so it has it).
+# On PostgreSQL each view runs in one transaction, and a web request's statements there are
+# cancelled after DATABASE_STATEMENT_TIMEOUT seconds (0: never); management commands have no
+# timeout. Nothing is set for the session, so PgBouncer in transaction mode (Azure's built-in
+# pooler) works in front of it: see core/postgresql/base.py.
 DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=5.0)
-MANAGEMENT_COMMAND = Path(sys.argv[0]).name in {"manage.py", "django-admin"} and sys.argv[1:2] != ["runserver"]
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'jiwoo.sqlite3'}"),
+    "default": env.db_url_config(secret("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'jiwoo.sqlite3'}")),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
@@ -112,28 +109,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # The same backend, with its health check (SELECT 1) left out of every trace.
-        DATABASES["default"]["ENGINE"] = "observability.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
-    if DATABASE_STATEMENT_TIMEOUT > 0 and not MANAGEMENT_COMMAND:
-        # Sent when the connection opens, so it costs no round trip. A cancelled statement
-        # becomes a 503 (observability.middleware), never a worker timeout.
-        options = DATABASES["default"]["OPTIONS"]
-        timeout_option = f"-c statement_timeout={round(DATABASE_STATEMENT_TIMEOUT * 1000)}"
-        options["options"] = f"{options.get('options', '')} {timeout_option}".strip()
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].update(
+            {
+                "ENGINE": "core.postgresql",
+                "ATOMIC_REQUESTS": True,
+                # A server-side cursor (QuerySet.iterator()) is a session's: a pooler in
+                # transaction mode may run its FETCH on another server connection.
+                "DISABLE_SERVER_SIDE_CURSORS": True,
+            }
+        )
 # A password given on its own is used as it is: it never has to be URL-encoded into DATABASE_URL.
-if env.str("DATABASE_PASSWORD", default=""):
-    DATABASES["default"]["PASSWORD"] = env.str("DATABASE_PASSWORD")
+if secret("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = secret("DATABASE_PASSWORD")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: sessions (cached_db, so the database still holds them when Redis is down) and the
 # recent-activity list share one connection pool with short timeouts and a circuit breaker.
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = secret("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="jiwoo")
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.2)
 # Like DATABASE_PASSWORD: a password with "@" or "/" needs no encoding when given on its own.
-REDIS_PASSWORD = env.str("REDIS_PASSWORD", default="")
+REDIS_PASSWORD = secret("REDIS_PASSWORD")
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",

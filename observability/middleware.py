@@ -21,6 +21,7 @@ from django.db import DataError, OperationalError
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
+from core.database import is_statement_timeout, statement_timeout
 from logs_app.store import activity_record
 from observability import telemetry
 from observability.context import RequestStory, bind_user, client_address, request_id_of, story_bound
@@ -28,9 +29,6 @@ from observability.errors import API_PREFIX, FileUploadRefused, refused
 from observability.json_logging import format_timestamp
 
 logger = logging.getLogger("jiwoo.request")
-
-# PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (query_canceled).
-QUERY_CANCELED = "57014"
 
 
 class RequestMiddleware:
@@ -46,7 +44,7 @@ class RequestMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         story = RequestStory(request_id=request_id_of(request), client_ip=client_address(request))
-        with story_bound(story):
+        with story_bound(story), statement_timeout(settings.DATABASE_STATEMENT_TIMEOUT):
             response = self._refused(request) or self.get_response(request)
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             # A log-in during the request makes it the new user's; after a log-out it stays the
@@ -103,7 +101,7 @@ class RequestMiddleware:
                 _("Bad request"),
                 _("The request holds a value the database cannot take, such as a NUL character."),
             )
-        if isinstance(exception, OperationalError) and getattr(exception.__cause__, "sqlstate", None) == QUERY_CANCELED:
+        if isinstance(exception, OperationalError) and is_statement_timeout(exception):
             logger.warning(
                 "database statement cancelled after %s s",
                 settings.DATABASE_STATEMENT_TIMEOUT,

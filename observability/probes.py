@@ -10,12 +10,14 @@ header (kubelet calls the pod IP), touch no session and make no spans.
 import json
 import logging
 import threading
+from typing import NamedTuple
 
 from django.db import connections
 from django.db.utils import Error as DatabaseError
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.exceptions import RedisError
 
+from core.connections import FAILING_FAST, failure_detail, failure_reason
 from logs_app.redis_pool import get_redis
 
 logger = logging.getLogger(__name__)
@@ -24,8 +26,15 @@ LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
 
 
-def check_database() -> str | None:
-    """None when the default database answers, else what went wrong."""
+class Problem(NamedTuple):
+    """Why a dependency did not answer: a few words, and the server's or driver's own (no credential)."""
+
+    reason: str
+    detail: str
+
+
+def check_database() -> Problem | None:
+    """None when the default database answers, else why not."""
     connection = connections["default"]
     try:
         # Outside Django's request cycle nothing else retires a broken persistent connection.
@@ -34,38 +43,42 @@ def check_database() -> str | None:
             cursor.execute("SELECT 1")
     except DatabaseError as exc:
         connection.close()
-        return type(exc).__name__
+        return Problem(failure_reason(exc), failure_detail(exc))
     return None
 
 
-def check_redis() -> str | None:
-    """None when Redis answers PING, else what went wrong."""
+def check_redis() -> Problem | None:
+    """None when Redis answers PING, else why not."""
     try:
         get_redis().ping()
     except (RedisError, OSError) as exc:
-        return type(exc).__name__
+        return Problem(failure_reason(exc), failure_detail(exc))
     return None
 
 
 class ReadinessLog:
-    """Logs a dependency going down or coming back once, not on every probe (every few seconds)."""
+    """Logs a dependency going down, its cause changing, or it coming back, once each, not on
+    every probe (every few seconds)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._down: dict[str, str] = {}
 
-    def update(self, name: str, error: str | None) -> None:
+    def update(self, name: str, problem: Problem | None) -> None:
         with self._lock:
-            was_down = name in self._down
-            if error is None:
-                self._down.pop(name, None)
-            else:
-                self._down[name] = error
-        if error is not None and not was_down:
+            previous = self._down.pop(name, None)
+            if problem is not None and problem.reason == FAILING_FAST and previous is not None:
+                problem = problem._replace(reason=previous)  # the same outage, refused sooner
+            if problem is not None:
+                self._down[name] = problem.reason
+        if problem is not None and problem.reason != previous:
             logger.warning(
-                "readiness: %s unreachable (%s)", name, error, extra={"event": "health.degraded", "check": name}
+                "readiness: %s unreachable: %s",
+                name,
+                problem.reason,
+                extra={"event": "health.degraded", "check": name, "reason": problem.reason, "detail": problem.detail},
             )
-        elif error is None and was_down:
+        elif problem is None and previous is not None:
             logger.info("readiness: %s reachable again", name, extra={"event": "health.recovered", "check": name})
 
 
@@ -77,9 +90,9 @@ def readiness() -> tuple[int, dict]:
     # A probe is not the app's work: its query and PING make no spans.
     with suppress_instrumentation():
         problems = {"database": check_database(), "redis": check_redis()}
-    for name, error in problems.items():
-        readiness_log.update(name, error)
-    checks = {name: ("down" if error else "ok") for name, error in problems.items()}
+    for name, problem in problems.items():
+        readiness_log.update(name, problem)
+    checks = {name: ("down" if problem else "ok") for name, problem in problems.items()}
     if problems["database"]:
         return 503, {"status": "unavailable", "error": "database unreachable", "checks": checks}
     if problems["redis"]:

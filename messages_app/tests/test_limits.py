@@ -1,10 +1,6 @@
-"""Bounded searches, a message quota, page numbers that overflow, a statement timeout."""
+"""Bounded searches, a message quota, page numbers that overflow, a statement cancelled."""
 
-import os
-import subprocess
-import sys
 from http import HTTPStatus
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -15,7 +11,6 @@ from messages_app.models import MAX_SEARCH_WORDS, Message, search_words
 from messages_app.services import message_create
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
 LIST = "/messages/"
 
 
@@ -98,21 +93,3 @@ def test_a_cancelled_statement_is_a_503_that_says_so(alice_client, monkeypatch):
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert "took the database too long" in response.content.decode()
-
-
-def settings_of(argv: list[str]) -> str:
-    """DATABASES' options as the settings module computes them for a process started as ``argv``."""
-    code = (
-        "import sys; sys.argv = " + repr(argv) + "; import jiwoo.settings as s; "
-        "print(s.DATABASES['default']['OPTIONS'].get('options', ''))"
-    )
-    env = {**os.environ, "DATABASE_URL": "postgres://u@db.invalid:5432/x", "DJANGO_SECRET_KEY": "x"}
-    output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    return output.stdout.strip()
-
-
-def test_web_processes_get_a_statement_timeout_and_management_commands_none():
-    assert settings_of(["/venv/lib/python3.11/site-packages/gunicorn/__main__.py"]) == "-c statement_timeout=5000"
-    assert settings_of(["manage.py", "runserver"]) == "-c statement_timeout=5000"
-    assert settings_of(["manage.py", "migrate_locked"]) == ""
-    assert settings_of(["/venv/bin/django-admin", "seed_demo"]) == ""

@@ -8,11 +8,11 @@ import time
 import uuid
 
 import pytest
-import redis
 import requests
 from django.conf import settings
 
 from tests.appserver import Visitor
+from tests.services import redis_client
 
 pytestmark = pytest.mark.e2e
 
@@ -98,7 +98,7 @@ def test_fifty_clients_posting_at_once_get_exactly_what_they_were_told(app_serve
             m["id"] for m in session.get(f"{server.url}/api/messages?page_size=100", timeout=10).json()["results"]
         }
         assert stored == {message_id for owner, message_id in told if owner == username}
-    store = redis.Redis.from_url(settings.REDIS_URL)
+    store = redis_client()
     all_key = f"{settings.REDIS_KEY_PREFIX}:recent-activity:all"
     # Entries are written by each worker's background thread, a moment after the response.
     deadline = time.monotonic() + 30  # a deadline for a busy machine; it ends when the list is full

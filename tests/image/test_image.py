@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests.appserver import Visitor, free_port
-from tests.image.conftest import GRACEFUL_TIMEOUT_SECONDS, TERMINATION_GRACE_SECONDS, podman
+from tests.image.conftest import GRACEFUL_TIMEOUT_SECONDS, TERMINATION_GRACE_SECONDS, ULIMITS, podman
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_YEAR = 365 * 24 * 3600
@@ -220,3 +220,30 @@ def test_sigterm_stops_cleanly_within_the_graceful_timeout_and_stdout_is_json_on
     assert any("Shutting down" in message for message in messages), messages[-5:]
     for record in records:
         assert {"timestamp", "level", "logger", "message", "service_name"} <= record.keys(), record
+
+
+CONNECT = "import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=10).close(); print('connected')"
+
+
+@pytest.mark.e2e
+def test_the_image_verifies_a_database_certificate_against_the_system_cas(image, pgbouncer):
+    """`sslrootcert=system` in the image reads the CA bundle SSL_CERT_FILE names (Debian's, which
+    the image sets): psycopg's own OpenSSL would look in a directory the image does not have."""
+    pooler = pgbouncer(tls=True)
+    url = pooler.url(sslmode="verify-full", sslrootcert="system")
+    run = [*ULIMITS, "--network", "host", "--rm"]
+
+    size = "import os; print(os.path.getsize(os.environ['SSL_CERT_FILE']))"
+    bundle = podman("run", *run, image.tag, "python", "-c", size)
+    unknown_ca = podman("run", *run, image.tag, "python", "-c", CONNECT, url, check=False)
+    as_the_systems = podman(
+        "run", *run, "-v", f"{pooler.ca}:/etc/jiwoo-ca.pem:ro", "-e", "SSL_CERT_FILE=/etc/jiwoo-ca.pem",
+        image.tag, "python", "-c", CONNECT, url, check=False,
+    )  # fmt: skip
+
+    assert "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" in image.config.get("Env", [])
+    assert int(bundle.stdout) > 100_000  # Debian's bundle of the public CAs
+    assert unknown_ca.returncode != 0
+    assert "certificate verify failed" in unknown_ca.stderr
+    assert as_the_systems.returncode == 0, as_the_systems.stderr
+    assert as_the_systems.stdout.strip() == "connected"

@@ -17,11 +17,11 @@ import uuid
 from http import HTTPStatus
 
 import pytest
-import redis
 import requests
 from django.conf import settings
 
 from tests.appserver import PYTHON, ROOT, AppServer, Visitor
+from tests.services import redis_client
 
 pytestmark = pytest.mark.e2e
 
@@ -62,10 +62,6 @@ def wait_for(condition, seconds: float = 30):
         if result or time.monotonic() > deadline:
             return result
         time.sleep(0.1)
-
-
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 # 1. Search
@@ -507,3 +503,15 @@ def test_recent_activity_is_newest_first_across_both_workers(server):
     stamps = [e["ts"] for e in entries]
     assert len(entries) == 10  # RECENT_LOGS_USER_MAX
     assert stamps == sorted(stamps, reverse=True)
+
+
+def test_no_answer_names_the_server_software(server):
+    """A Server header naming gunicorn helps whoever looks for a version with a known exploit."""
+    answers = [
+        requests.get(f"{server.url}{path}", timeout=10, allow_redirects=False)
+        for path in ("/healthz", "/readyz", "/accounts/login/", "/api/messages", "/no-such-page/")
+    ]
+
+    for answer in answers:
+        assert "gunicorn" not in answer.headers.get("Server", "").lower(), answer.url
+        assert answer.headers.get("Server", "") == "", answer.url

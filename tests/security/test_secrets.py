@@ -8,10 +8,10 @@ import json
 import uuid
 
 import pytest
-import redis
 from django.conf import settings
 
 from tests.appserver import Visitor
+from tests.services import redis_client
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,7 @@ def session_run(tmp_path_factory):
         landed_on = visitor.get("/messages/").url
         stranger = Visitor(server.url)
         stranger.log_in(INJECTION, wrong)
-        client = redis.Redis.from_url(settings.REDIS_URL)
+        client = redis_client()
         activity = [
             value.decode("utf-8", "replace")
             for key in client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:recent-activity*")

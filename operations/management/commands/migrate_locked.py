@@ -3,17 +3,27 @@
 The chart runs this in the init container of each app pod instead of a Helm hook Job, so it
 works under ``helm install --wait``, Argo CD and Flux alike (helm/jiwoo/README.md says why).
 The pod may start before its database: the command waits for it to answer, up to a deadline.
-The lock is session-level and taken on a connection of its own, so ``migrate``'s transactions
-never release it; if the pod dies, PostgreSQL drops the session and the lock with it.
+
+The lock belongs to a transaction, not to a session: ``pg_try_advisory_xact_lock`` in a
+transaction that a connection of its own keeps open for the whole run, while ``migrate`` works
+on the usual connection. Behind PgBouncer in transaction mode (Azure's built-in pooler) a
+session lock would be wrong twice over: two clients can share one server session (and so one
+lock), and the unlock can land on another session, leaving the lock held. An open transaction
+keeps its server session to itself until it ends; when the pod dies, its connection closes, the
+transaction rolls back and the lock goes with it, directly or through the pooler.
 """
 
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+
+from core.connections import failure_detail, failure_reason
 
 logger = logging.getLogger("operations.migrate_locked")
 
@@ -37,6 +47,43 @@ class _LogWriter:
 LOCK_KEY = int.from_bytes(b"jiwoomig", "big")
 
 
+@contextmanager
+def migration_lock(connection, *, timeout: float, interval: float) -> Iterator[None]:
+    """Hold the advisory lock for the block, in a transaction of ``connection`` left open.
+
+    Waits while another process holds it (saying so once), up to ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    waited = False
+    connection.set_autocommit(False)
+    try:
+        while True:
+            with connection.cursor() as cursor:
+                # Held while the transaction stays open, however long the block takes.
+                cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+                (taken,) = cursor.fetchone()
+            if taken:
+                break
+            # Not ours: end this transaction, so that a pooler can lend its server session out.
+            connection.rollback()
+            if time.monotonic() + interval > deadline:
+                raise CommandError(f"Another pod held the migration lock for more than {timeout:.0f} s.")
+            if not waited:
+                logger.info(
+                    "Another pod is migrating; waiting for the migration lock.", extra={"event": "migrate.lock_wait"}
+                )
+            waited = True
+            time.sleep(interval)
+        logger.info("Migration lock taken.", extra={"event": "migrate.lock_taken", "waited": waited})
+        yield
+    finally:
+        # Ending the transaction lets go of the lock.
+        connection.rollback()
+        connection.set_autocommit(True)
+    logger.info("Migration lock released.", extra={"event": "migrate.lock_released"})
+
+
 class Command(BaseCommand):
     help = "Wait for the database, then migrate (and ensure_admin) holding a PostgreSQL advisory lock."
 
@@ -54,13 +101,8 @@ class Command(BaseCommand):
         try:
             self._wait_for_database(lock_connection, timeout=database_timeout, interval=interval)
             if lock_connection.vendor == "postgresql":
-                self._acquire(lock_connection, timeout=lock_timeout, interval=interval)
-                try:
+                with migration_lock(lock_connection, timeout=lock_timeout, interval=interval):
                     self._migrate(verbosity)
-                finally:
-                    with lock_connection.cursor() as cursor:
-                        cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
-                    logger.info("Migration lock released.", extra={"event": "migrate.lock_released"})
             else:
                 # SQLite (one file, one writer) has no advisory locks and needs none.
                 self._migrate(verbosity)
@@ -81,10 +123,18 @@ class Command(BaseCommand):
                         timeout,
                         extra={"event": "migrate.database_timeout", "attempts": attempt},
                     )
-                    raise CommandError(f"The database did not answer within {timeout:.0f} s: {exc}") from exc
+                    raise CommandError(
+                        f"The database did not answer within {timeout:.0f} s: {failure_reason(exc)}."
+                    ) from None
                 logger.info(
-                    "Waiting for the database to answer.",
-                    extra={"event": "migrate.database_wait", "attempt": attempt, "error": str(exc).strip()[:200]},
+                    "Waiting for the database to answer: %s.",
+                    failure_reason(exc),
+                    extra={
+                        "event": "migrate.database_wait",
+                        "attempt": attempt,
+                        "reason": failure_reason(exc),
+                        "detail": failure_detail(exc),
+                    },
                 )
                 time.sleep(interval)
             else:
@@ -93,26 +143,6 @@ class Command(BaseCommand):
                     extra={"event": "migrate.database_ready", "vendor": connection.vendor, "attempts": attempt},
                 )
                 return
-
-    def _acquire(self, connection, *, timeout, interval):
-        """Take the advisory lock, saying so while another pod holds it."""
-        deadline = time.monotonic() + timeout
-        waited = False
-        while True:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
-                (taken,) = cursor.fetchone()
-            if taken:
-                logger.info("Migration lock taken.", extra={"event": "migrate.lock_taken", "waited": waited})
-                return
-            if time.monotonic() + interval > deadline:
-                raise CommandError(f"Another pod held the migration lock for more than {timeout:.0f} s.")
-            if not waited:
-                logger.info(
-                    "Another pod is migrating; waiting for the migration lock.", extra={"event": "migrate.lock_wait"}
-                )
-            waited = True
-            time.sleep(interval)
 
     def _migrate(self, verbosity):
         started = time.monotonic()

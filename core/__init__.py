@@ -1,0 +1,1 @@
+"""Shared plumbing that every layer may use and that imports none of them (docs/ARCHITECTURE.md)."""
