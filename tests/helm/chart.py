@@ -59,3 +59,62 @@ def pod_spec(workload: dict) -> dict:
 
 def pod_labels(workload: dict) -> dict:
     return workload["spec"]["template"]["metadata"]["labels"]
+
+
+def pod_specs(objects) -> list[tuple[dict, dict]]:
+    """(owner, pod spec) of every pod the objects make: workloads, the CronJob's jobs, bare pods."""
+    specs = []
+    for obj in objects:
+        if obj["kind"] == "CronJob":
+            specs.append((obj, obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
+        elif obj["kind"] in {"Deployment", "StatefulSet", "DaemonSet", "Job"}:
+            specs.append((obj, obj["spec"]["template"]["spec"]))
+        elif obj["kind"] == "Pod":
+            specs.append((obj, obj["spec"]))
+    return specs
+
+
+def app_pod_containers(objects) -> dict:
+    """(pod spec, container) of the app's containers by name: web, migrate, clearsessions (those rendered)."""
+    containers = {}
+    for owner, spec in pod_specs(objects):
+        if owner["kind"] == "Deployment" and owner["metadata"]["name"] == "jiwoo":
+            containers |= {c["name"]: (spec, c) for c in spec.get("initContainers", []) + spec["containers"]}
+        if owner["kind"] == "CronJob":
+            containers |= {c["name"]: (spec, c) for c in spec["containers"]}
+    return containers
+
+
+def mount_of(container: dict, path: str) -> dict | None:
+    """The volume mount that holds `path`, the deepest if several."""
+    holding = [m for m in container.get("volumeMounts", []) if path.startswith(m["mountPath"].rstrip("/") + "/")]
+    return max(holding, key=lambda m: len(m["mountPath"]), default=None)
+
+
+def credential(spec: dict, container: dict, name: str) -> tuple | None:
+    """Where a container's variable `name` comes from, following <name>_FILE through its mount:
+    ("value", v), ("secretKeyRef", secret, key), ("secret", secret, key) for a file projected from a
+    Secret, ("csi", secretProviderClass, file) for a file of a CSI volume; None if it has none."""
+    env = {e["name"]: e for e in container.get("env", [])}
+    if name in env:
+        entry = env[name]
+        if "value" in entry:
+            return ("value", entry["value"])
+        ref = entry["valueFrom"]["secretKeyRef"]
+        return ("secretKeyRef", ref["name"], ref["key"])
+    if f"{name}_FILE" not in env:
+        return None
+    path = env[f"{name}_FILE"]["value"]
+    mount = mount_of(container, path)
+    assert mount is not None, f"{name}_FILE={path} is in no volume mounted into {container['name']}"
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    relative = path[len(mount["mountPath"].rstrip("/")) + 1 :]
+    if "csi" in volume:
+        return ("csi", volume["csi"]["volumeAttributes"]["secretProviderClass"], relative)
+    sources = volume["projected"]["sources"] if "projected" in volume else [{"secret": volume["secret"]}]
+    for source in sources:
+        secret = source["secret"]
+        for item in secret.get("items", []):
+            if item["path"] == relative:
+                return ("secret", secret.get("name") or secret.get("secretName"), item["key"])
+    raise AssertionError(f"{name}_FILE={path}: {relative} is not a file of volume {volume['name']}")

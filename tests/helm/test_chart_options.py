@@ -8,7 +8,18 @@ import pytest
 import yaml
 from helm_python.errors import HelmValuesError
 
-from tests.helm.chart import CHART_DIR, find, load_values, one, pod_spec, render, render_set
+from tests.helm.chart import (
+    CHART_DIR,
+    app_pod_containers,
+    credential,
+    find,
+    load_values,
+    one,
+    pod_spec,
+    pod_specs,
+    render,
+    render_set,
+)
 
 APP_CONTAINERS = ("web", "migrate", "clearsessions")
 
@@ -43,11 +54,11 @@ def test_extra_env_reaches_every_app_container():
 def test_passwords_with_url_characters_never_enter_a_url():
     objects = render_set("external-url-values.yaml")
     secret = one(objects, "Secret", "jiwoo")
-    for container in app_containers(objects).values():
-        env = {e["name"]: e for e in container["env"]}
-        assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo", "key": "redis-password"}
-        assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo", "key": "database-password"}
-        assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo", "key": "redis-url"}
+    for spec, container in app_pod_containers(objects).values():
+        assert credential(spec, container, "REDIS_PASSWORD") == ("secret", "jiwoo", "redis-password")
+        assert credential(spec, container, "DATABASE_PASSWORD") == ("secret", "jiwoo", "database-password")
+        assert credential(spec, container, "REDIS_URL") == ("secret", "jiwoo", "redis-url")
+        assert credential(spec, container, "DATABASE_URL") == ("secret", "jiwoo", "database-url")
     assert {"redis-url", "redis-password", "database-url", "database-password", "secret-key", "checksum-salt"} == set(
         secret["data"]
     )
@@ -226,3 +237,53 @@ def test_loki_client_settings_that_look_like_yaml_reach_the_shipper_as_given(shi
         config = one(objects, "ConfigMap", "jiwoo-alloy")["data"]["config.alloy"]
         assert 'tenant_id = "team: a"' in config
         assert 'username      = "#jiwoo"' in config
+
+
+@pytest.mark.parametrize("shipper", ["promtail", "alloy"])
+def test_every_pod_pulls_with_the_image_pull_secrets(shipper):
+    pull = [{"name": "acr-pull"}]
+    values = {
+        "imagePullSecrets": pull,
+        "promtail": {"enabled": shipper == "promtail"},
+        "alloy": {"enabled": shipper == "alloy"},
+    }
+    owners = pod_specs(render(values))
+
+    assert {o["kind"] for o, _ in owners} == {"Deployment", "StatefulSet", "DaemonSet", "CronJob", "Pod"}
+    for owner, spec in owners:
+        assert spec.get("imagePullSecrets") == pull, owner["metadata"]["name"]
+
+
+def test_the_clearsessions_pods_carry_the_pod_labels_and_annotations_like_the_web_pods():
+    values = {"podLabels": {"azure.workload.identity/use": "true"}, "podAnnotations": {"example.com/team": "web"}}
+    objects = render(values)
+    web = one(objects, "Deployment", "jiwoo")["spec"]["template"]["metadata"]
+    cron = one(objects, "CronJob", "jiwoo-clearsessions")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]
+
+    for metadata in (web, cron):
+        assert metadata["labels"]["azure.workload.identity/use"] == "true"
+        assert metadata["annotations"]["example.com/team"] == "web"
+    assert cron["labels"]["app.kubernetes.io/component"] == "clearsessions"
+
+
+@pytest.mark.parametrize("shipper", ["promtail", "alloy"])
+def test_the_log_shipper_is_restarted_only_when_its_server_stops_answering(shipper):
+    values = {"promtail": {"enabled": shipper == "promtail"}, "alloy": {"enabled": shipper == "alloy"}}
+    objects = render(values)
+    (container,) = pod_spec(one(objects, "DaemonSet", f"jiwoo-{shipper}"))["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    liveness = container["livenessProbe"]["httpGet"]
+
+    # The probe's port is the one the rendered configuration listens on.
+    if shipper == "promtail":
+        config = yaml.safe_load(one(objects, "ConfigMap", "jiwoo-promtail")["data"]["promtail.yaml"])
+        assert ports[liveness["port"]] == config["server"]["http_listen_port"] == 3101
+        # /ready fails while there is nothing to tail on a node: liveness must not restart for that.
+        assert liveness["path"] == "/metrics"
+    else:
+        listen = next(a for a in container["args"] if a.startswith("--server.http.listen-addr="))
+        assert ports[liveness["port"]] == int(listen.rsplit(":", 1)[1]) == 12345
+        # /-/healthy fails while Loki is unreachable: liveness must not restart for that.
+        assert liveness["path"] == "/-/ready"
+    assert container["readinessProbe"]["httpGet"]["port"] == liveness["port"]
+    assert container["livenessProbe"]["failureThreshold"] * container["livenessProbe"]["periodSeconds"] >= 60

@@ -5,7 +5,7 @@ import base64
 import helm_python as helm
 import pytest
 
-from tests.helm.chart import find, load_values, one, render
+from tests.helm.chart import credential, find, load_values, one, pod_spec, render
 
 CREDENTIAL_KINDS = {"Secret"}
 
@@ -24,19 +24,16 @@ def test_under_gitops_every_render_is_the_same():
 
 def test_under_gitops_the_pods_read_the_operators_secrets():
     objects = render(load_values("gitops-values.yaml"))
-    env = {
-        e["name"]: e for e in one(objects, "Deployment", "jiwoo")["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
-    postgres = one(objects, "StatefulSet", "jiwoo-postgresql")["spec"]["template"]["spec"]["containers"][0]
-    postgres_env = {e["name"]: e for e in postgres["env"]}
+    spec = pod_spec(one(objects, "Deployment", "jiwoo"))
+    web = spec["containers"][0]
+    postgres_spec = pod_spec(one(objects, "StatefulSet", "jiwoo-postgresql"))
 
-    assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-credentials", "key": "secret-key"}
-    assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": "jiwoo-credentials",
-        "key": "postgresql-password",
-    }
-    assert postgres_env["POSTGRES_PASSWORD"]["valueFrom"] == env["DATABASE_PASSWORD"]["valueFrom"]
-    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-credentials", "key": "redis-password"}
+    assert credential(spec, web, "DJANGO_SECRET_KEY") == ("secret", "jiwoo-credentials", "secret-key")
+    assert credential(spec, web, "DATABASE_PASSWORD") == ("secret", "jiwoo-credentials", "postgresql-password")
+    assert credential(postgres_spec, postgres_spec["containers"][0], "POSTGRES_PASSWORD") == credential(
+        spec, web, "DATABASE_PASSWORD"
+    )
+    assert credential(spec, web, "REDIS_PASSWORD") == ("secret", "jiwoo-credentials", "redis-password")
 
 
 @pytest.mark.parametrize(

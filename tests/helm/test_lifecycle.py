@@ -163,6 +163,10 @@ def references(spec: dict) -> set[tuple[str, str]]:
             refs.add(("Secret", volume["secret"]["secretName"]))
         if "configMap" in volume and not volume["configMap"].get("optional"):
             refs.add(("ConfigMap", volume["configMap"]["name"]))
+        for source in volume.get("projected", {}).get("sources", []):
+            for kind, ref in (("Secret", "secret"), ("ConfigMap", "configMap")):
+                if ref in source and not source[ref].get("optional"):
+                    refs.add((kind, source[ref]["name"]))
         if "persistentVolumeClaim" in volume:
             refs.add(("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"]))
     return refs

@@ -8,7 +8,18 @@ import helm_python as helm
 import kubernetes_validate
 import pytest
 
-from tests.helm.chart import CHART_DIR, VALUE_SETS, find, load_values, one, pod_labels, pod_spec, render, render_set
+from tests.helm.chart import (
+    CHART_DIR,
+    VALUE_SETS,
+    credential,
+    find,
+    load_values,
+    one,
+    pod_labels,
+    pod_spec,
+    render,
+    render_set,
+)
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -68,7 +79,16 @@ def test_optional_parts_are_off_in_the_minimal_set():
     kinds = {o["kind"] for o in render_set("minimal-values.yaml")}
 
     assert kinds.isdisjoint(
-        {"Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job", "CronJob", "DaemonSet", "Pod"}
+        {
+            "Ingress",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "Job",
+            "CronJob",
+            "DaemonSet",
+            "Pod",
+            "NetworkPolicy",
+        }
     )
     assert kinds.isdisjoint({"ServiceAccount", "ClusterRole", "ClusterRoleBinding"})
     spec = one(render_set("minimal-values.yaml"), "Deployment", "jiwoo")["spec"]["template"]["spec"]
@@ -134,30 +154,27 @@ def test_pods_know_where_they_run_for_the_resource_attributes():
 
 def test_no_password_is_written_into_the_pod_spec_or_config():
     objects = render_set("default-values.yaml")
-    web = pod_spec(one(objects, "Deployment", "jiwoo"))["containers"][0]
-    env = {e["name"]: e for e in web["env"]}
+    spec = pod_spec(one(objects, "Deployment", "jiwoo"))
+    web = spec["containers"][0]
 
-    assert env["DATABASE_URL"]["value"] == "postgres://jiwoo@jiwoo-postgresql:5432/jiwoo"
-    assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-postgresql", "key": "password"}
-    assert env["REDIS_URL"]["value"] == "redis://jiwoo-redis:6379/0"
-    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-redis", "key": "redis-password"}
-    assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo", "key": "secret-key"}
+    assert credential(spec, web, "DATABASE_URL") == ("value", "postgres://jiwoo@jiwoo-postgresql:5432/jiwoo")
+    assert credential(spec, web, "DATABASE_PASSWORD") == ("secret", "jiwoo-postgresql", "password")
+    assert credential(spec, web, "REDIS_URL") == ("value", "redis://jiwoo-redis:6379/0")
+    assert credential(spec, web, "REDIS_PASSWORD") == ("secret", "jiwoo-redis", "redis-password")
+    assert credential(spec, web, "DJANGO_SECRET_KEY") == ("secret", "jiwoo", "secret-key")
     assert "PASSWORD" not in str(one(objects, "ConfigMap", "jiwoo")["data"]).upper()
 
 
 def test_external_services_come_from_the_existing_secrets():
     objects = render_set("external-services-values.yaml")
-    web = pod_spec(one(objects, "Deployment", "jiwoo"))["containers"][0]
-    env = {e["name"]: e for e in web["env"]}
+    spec = pod_spec(one(objects, "Deployment", "jiwoo"))
+    web = spec["containers"][0]
 
-    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "database-url"}
-    assert env["REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "redis-url"}
-    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "jiwoo-external", "key": "redis-password"}
-    assert "DATABASE_PASSWORD" not in env  # no password key given: the URL in the Secret carries it
-    assert env["DJANGO_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {
-        "name": "jiwoo-external",
-        "key": "django-secret-key",
-    }
+    assert credential(spec, web, "DATABASE_URL") == ("secret", "jiwoo-external", "database-url")
+    assert credential(spec, web, "REDIS_URL") == ("secret", "jiwoo-external", "redis-url")
+    assert credential(spec, web, "REDIS_PASSWORD") == ("secret", "jiwoo-external", "redis-password")
+    assert credential(spec, web, "DATABASE_PASSWORD") is None  # no password key given: the URL in the Secret carries it
+    assert credential(spec, web, "DJANGO_SECRET_KEY") == ("secret", "jiwoo-external", "django-secret-key")
     assert not find(objects, "StatefulSet")
     assert not find(objects, "Secret", "jiwoo")
     config = one(objects, "ConfigMap", "jiwoo")["data"]
@@ -175,7 +192,8 @@ def test_every_app_pod_migrates_under_the_lock_before_it_serves(value_set):
     assert init["command"][:3] == ["python", "manage.py", "migrate_locked"]
     assert init["image"] == spec["containers"][0]["image"]
     assert env["OTEL_SDK_DISABLED"]["value"] == "true"
-    assert {"DJANGO_SECRET_KEY", "DATABASE_URL"} <= set(env)
+    assert credential(spec, init, "DJANGO_SECRET_KEY") == credential(spec, spec["containers"][0], "DJANGO_SECRET_KEY")
+    assert credential(spec, init, "DATABASE_URL") == credential(spec, spec["containers"][0], "DATABASE_URL")
     assert init["envFrom"] == spec["containers"][0]["envFrom"]
     assert not find(objects, "Job")  # no hook Job: nothing runs outside the pods' own start
 
@@ -183,15 +201,18 @@ def test_every_app_pod_migrates_under_the_lock_before_it_serves(value_set):
 def test_the_admin_secret_reaches_the_migration_only():
     objects = render_set("external-services-values.yaml")
     spec = pod_spec(one(objects, "Deployment", "jiwoo"))
-    init_env = {e["name"]: e for e in spec["initContainers"][0]["env"]}
-    web_env = {e["name"] for e in spec["containers"][0]["env"]}
+    (init,), (web,) = spec["initContainers"], spec["containers"]
+    init_env = {e["name"]: e for e in init["env"]}
+    web_env = {e["name"] for e in web["env"]}
 
-    assert init_env["DJANGO_SUPERUSER_USERNAME"]["valueFrom"]["secretKeyRef"] == {
-        "name": "jiwoo-admin",
-        "key": "username",
-    }
+    assert credential(spec, init, "DJANGO_SUPERUSER_USERNAME") == ("secretKeyRef", "jiwoo-admin", "username")
+    assert credential(spec, init, "DJANGO_SUPERUSER_PASSWORD") == ("secret", "jiwoo-admin", "password")
     assert init_env["DJANGO_SUPERUSER_EMAIL"]["valueFrom"]["secretKeyRef"]["optional"] is True
     assert not {n for n in web_env if n.startswith("DJANGO_SUPERUSER")}
+    # Nor can the web container read the password's file: its credentials volume does not hold it.
+    web_volumes = {m["name"] for m in web["volumeMounts"]}
+    projected = [v["projected"] for v in spec["volumes"] if v["name"] in web_volumes and "projected" in v]
+    assert "jiwoo-admin" not in str(projected)
     assert "DJANGO_SUPERUSER_USERNAME" not in {
         e["name"]
         for e in pod_spec(one(render_set("default-values.yaml"), "Deployment", "jiwoo"))["initContainers"][0]["env"]

@@ -105,11 +105,60 @@ Pass (dict "root" $ "secret" "<name>" "key" "<key>" "length" 50).
 {{- if and .Values.promtail.enabled .Values.alloy.enabled }}
 {{- fail "promtail.enabled and alloy.enabled are mutually exclusive: both would ship every log line to Loki. Enable one." }}
 {{- end }}
-{{- if and (not .Values.postgresql.enabled) (not .Values.externalDatabase.url) (not .Values.externalDatabase.existingSecret) }}
-{{- fail "postgresql.enabled is false: set externalDatabase.url or externalDatabase.existingSecret." }}
+{{- if and (not .Values.postgresql.enabled) (not .Values.externalDatabase.url) (not .Values.externalDatabase.urlFile) (not .Values.externalDatabase.existingSecret) }}
+{{- fail "postgresql.enabled is false: set externalDatabase.url, externalDatabase.urlFile or externalDatabase.existingSecret." }}
 {{- end }}
-{{- if and (not .Values.redis.enabled) (not .Values.externalRedis.url) (not .Values.externalRedis.existingSecret) }}
-{{- fail "redis.enabled is false: set externalRedis.url or externalRedis.existingSecret." }}
+{{- if and (not .Values.redis.enabled) (not .Values.externalRedis.url) (not .Values.externalRedis.urlFile) (not .Values.externalRedis.existingSecret) }}
+{{- fail "redis.enabled is false: set externalRedis.url, externalRedis.urlFile or externalRedis.existingSecret." }}
+{{- end }}
+{{- /* A credential given twice: the app refuses a variable beside its _FILE, the chart says which values. */}}
+{{- $twice := list }}
+{{- if and .Values.secretKey.file .Values.secretKey.existingSecret }}{{ $twice = append $twice "secretKey.file and secretKey.existingSecret" }}{{ end }}
+{{- if not .Values.postgresql.enabled }}
+{{- with .Values.externalDatabase }}
+{{- if and .url .urlFile }}{{ $twice = append $twice "externalDatabase.url and .urlFile" }}{{ end }}
+{{- if and .password .passwordFile }}{{ $twice = append $twice "externalDatabase.password and .passwordFile" }}{{ end }}
+{{- if and .migrationUrl .migrationUrlFile }}{{ $twice = append $twice "externalDatabase.migrationUrl and .migrationUrlFile" }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if not .Values.redis.enabled }}
+{{- with .Values.externalRedis }}
+{{- if and .url .urlFile }}{{ $twice = append $twice "externalRedis.url and .urlFile" }}{{ end }}
+{{- if and .password .passwordFile }}{{ $twice = append $twice "externalRedis.password and .passwordFile" }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.admin.existingSecret (or .Values.admin.username .Values.admin.passwordFile) }}{{ $twice = append $twice "admin.existingSecret and admin.username/passwordFile" }}{{ end }}
+{{- if $twice }}
+{{- fail (printf "Each credential comes from one place; these name two: %s. Keep one of each." (join "; " $twice)) }}
+{{- end }}
+{{- if and (not .Values.admin.existingSecret) (ne (empty .Values.admin.username) (empty .Values.admin.passwordFile)) }}
+{{- fail "admin.username and admin.passwordFile go together: the superuser is created with both (or set admin.existingSecret)." }}
+{{- end }}
+{{- /* A file the operator names must be in a volume the app containers mount. */}}
+{{- range include "jiwoo.credentials" (dict "root" . "migrate" true) | fromJsonArray }}
+{{- if not .item }}
+{{- $path := .path }}
+{{- $mounted := false }}
+{{- range $.Values.extraVolumeMounts }}
+{{- if hasPrefix (printf "%s/" (trimSuffix "/" .mountPath)) $path }}{{ $mounted = true }}{{ end }}
+{{- end }}
+{{- if not $mounted }}
+{{- fail (printf "%s_FILE would be %s, which is under none of extraVolumeMounts: mount the volume that holds it (extraVolumes and extraVolumeMounts, e.g. Key Vault's CSI driver) at a directory above it." .env $path) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $volumes := list "tmp" "credentials" "migrate-credentials" }}
+{{- range .Values.extraVolumes }}{{ $volumes = append $volumes .name }}{{ end }}
+{{- range .Values.extraVolumeMounts }}
+{{- if not (has .name $volumes) }}
+{{- fail (printf "extraVolumeMounts: %q is not a volume of extraVolumes." .name) }}
+{{- end }}
+{{- end }}
+{{- if and (not .Values.podSecurityContext.fsGroup) (or (include "jiwoo.credentialVolumeName" (dict "root" . "migrate" false)) (include "jiwoo.credentialVolumeName" (dict "root" . "migrate" .Values.migrations.enabled))) }}
+{{- fail "podSecurityContext.fsGroup is unset: the credential files the chart mounts (mode 0440) are readable through the pod's fsGroup. Set it (the default is 10001)." }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled .Values.ingress.enabled (not .Values.networkPolicy.ingressNamespaces) (not .Values.networkPolicy.extraIngressFrom) }}
+{{- fail "networkPolicy.enabled with ingress.enabled: name the ingress controller's namespace in networkPolicy.ingressNamespaces (app-routing-system for AKS application routing, ingress-nginx for ingress-nginx), or its peers in networkPolicy.extraIngressFrom, or the policy would keep the Ingress out." }}
 {{- end }}
 {{- if and (or .Values.promtail.enabled .Values.alloy.enabled) (not .Values.loki.url) }}
 {{- fail "A log shipper is enabled: set loki.url, e.g. http://loki-gateway.monitoring/loki/api/v1/push." }}
@@ -129,8 +178,8 @@ Pass (dict "root" $ "secret" "<name>" "key" "<key>" "length" 50).
 {{- if .Values.gitops }}
 {{- /* Rendered without a cluster, lookup finds nothing: a generated credential would change on every sync. */}}
 {{- $missing := list }}
-{{- if not .Values.secretKey.existingSecret }}
-{{- $missing = append $missing "secretKey.existingSecret (key secret-key, or secretKey.existingSecretKey)" }}
+{{- if not (or .Values.secretKey.existingSecret .Values.secretKey.file) }}
+{{- $missing = append $missing "secretKey.existingSecret (key secret-key, or secretKey.existingSecretKey) or secretKey.file" }}
 {{- end }}
 {{- if and .Values.postgresql.enabled (not .Values.postgresql.auth.existingSecret) (not .Values.postgresql.auth.password) }}
 {{- $missing = append $missing "postgresql.auth.existingSecret (or postgresql.auth.password)" }}
@@ -203,77 +252,224 @@ of a salt the Secret does not hold, and the first upgrade would restart them for
 {{- default (include "jiwoo.componentName" (dict "root" . "component" "postgresql")) .Values.postgresql.auth.existingSecret }}
 {{- end }}
 
+{{/* Where the app containers find the credentials the chart mounts for them. */}}
+{{- define "jiwoo.credentialsDir" -}}
+/var/run/secrets/jiwoo
+{{- end }}
+
 {{/*
-Environment for the database, Redis and secret key, shared by every app container (the web
-server, the migration init container, the clearsessions job). URLs never carry a password:
-passwords come from Secrets in DATABASE_PASSWORD and REDIS_PASSWORD, which the settings use
-as they are, so no character of a password needs URL-encoding and none is written into a
-ConfigMap or the pod spec.
+The app's credentials: a JSON list of {env, path}, each read by the app from the file named by
+<env>_FILE (DJANGO_SECRET_KEY_FILE, DATABASE_PASSWORD_FILE...), never given as an environment
+value. One held in a Secret also has {secret, key, item}: the chart projects it into the
+credentials volume as the file <item>. One the operator points at a file (secretKey.file,
+externalDatabase.passwordFile...) has only its path, in one of extraVolumes (Key Vault's CSI
+driver): the chart mounts nothing for it. URLs never carry a password: the password is a file
+of its own, so no character of it needs URL-encoding. The in-chart PostgreSQL's and Redis' URLs
+hold no credential and are plain values (jiwoo.credentialEnv).
+Pass (dict "root" $ "migrate" true) for the migration init container: it reads the direct
+migration URL instead of the pooled one when one is given, and the superuser's password.
 */}}
-{{- define "jiwoo.connectionEnv" -}}
-{{- $chartSecret := include "jiwoo.secretName" . }}
-- name: DJANGO_SECRET_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ default $chartSecret .Values.secretKey.existingSecret }}
-      key: {{ ternary .Values.secretKey.existingSecretKey "secret-key" (not (empty .Values.secretKey.existingSecret)) }}
-{{- if .Values.postgresql.enabled }}
-- name: DATABASE_URL
-  value: {{ printf "postgres://%s@%s:5432/%s" .Values.postgresql.auth.username (include "jiwoo.postgresqlHost" .) .Values.postgresql.auth.database | quote }}
-- name: DATABASE_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "jiwoo.postgresqlSecretName" . }}
-      key: {{ .Values.postgresql.auth.existingSecretKey }}
+{{- define "jiwoo.credentials" -}}
+{{- $v := .root.Values }}
+{{- $chart := include "jiwoo.secretName" .root }}
+{{- $dir := include "jiwoo.credentialsDir" .root }}
+{{- $list := list }}
+{{- with $v.secretKey }}
+{{- if .file }}
+{{- $list = append $list (dict "env" "DJANGO_SECRET_KEY" "path" .file) }}
+{{- else if .existingSecret }}
+{{- $list = append $list (dict "env" "DJANGO_SECRET_KEY" "secret" .existingSecret "key" .existingSecretKey "item" "secret-key") }}
 {{- else }}
-{{- with .Values.externalDatabase }}
-- name: DATABASE_URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ ternary $chartSecret .existingSecret (not (empty .url)) }}
-      key: {{ ternary "database-url" .existingSecretKey (not (empty .url)) }}
-{{- if or .password (and .existingSecret .existingSecretPasswordKey) }}
-- name: DATABASE_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ ternary $chartSecret .existingSecret (not (empty .password)) }}
-      key: {{ ternary "database-password" .existingSecretPasswordKey (not (empty .password)) }}
+{{- $list = append $list (dict "env" "DJANGO_SECRET_KEY" "secret" $chart "key" "secret-key" "item" "secret-key") }}
+{{- end }}
+{{- end }}
+{{- if $v.postgresql.enabled }}
+{{- $list = append $list (dict "env" "DATABASE_PASSWORD" "secret" (include "jiwoo.postgresqlSecretName" .root) "key" $v.postgresql.auth.existingSecretKey "item" "database-password") }}
+{{- else }}
+{{- with $v.externalDatabase }}
+{{- $url := dict "env" "DATABASE_URL" "secret" .existingSecret "key" .existingSecretKey "item" "database-url" }}
+{{- if .urlFile }}
+{{- $url = dict "env" "DATABASE_URL" "path" .urlFile }}
+{{- else if .url }}
+{{- $url = dict "env" "DATABASE_URL" "secret" $chart "key" "database-url" "item" "database-url" }}
+{{- end }}
+{{- if and $.migrate .migrationUrlFile }}
+{{- $url = dict "env" "DATABASE_URL" "path" .migrationUrlFile }}
+{{- else if and $.migrate .migrationUrl }}
+{{- $url = dict "env" "DATABASE_URL" "secret" $chart "key" "database-migration-url" "item" "database-migration-url" }}
+{{- else if and $.migrate .existingSecret .existingSecretMigrationUrlKey }}
+{{- $url = dict "env" "DATABASE_URL" "secret" .existingSecret "key" .existingSecretMigrationUrlKey "item" "database-migration-url" }}
+{{- end }}
+{{- $list = append $list $url }}
+{{- if .passwordFile }}
+{{- $list = append $list (dict "env" "DATABASE_PASSWORD" "path" .passwordFile) }}
+{{- else if .password }}
+{{- $list = append $list (dict "env" "DATABASE_PASSWORD" "secret" $chart "key" "database-password" "item" "database-password") }}
+{{- else if and .existingSecret .existingSecretPasswordKey }}
+{{- $list = append $list (dict "env" "DATABASE_PASSWORD" "secret" .existingSecret "key" .existingSecretPasswordKey "item" "database-password") }}
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if .Values.redis.enabled }}
-- name: REDIS_URL
-  value: {{ printf "redis://%s:6379/0" (include "jiwoo.redisHost" .) | quote }}
-{{- if .Values.redis.auth.enabled }}
-- name: REDIS_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "jiwoo.redisSecretName" . }}
-      key: {{ .Values.redis.auth.existingSecretKey }}
+{{- if $v.redis.enabled }}
+{{- if $v.redis.auth.enabled }}
+{{- $list = append $list (dict "env" "REDIS_PASSWORD" "secret" (include "jiwoo.redisSecretName" .root) "key" $v.redis.auth.existingSecretKey "item" "redis-password") }}
 {{- end }}
 {{- else }}
-{{- with .Values.externalRedis }}
+{{- with $v.externalRedis }}
+{{- if .urlFile }}
+{{- $list = append $list (dict "env" "REDIS_URL" "path" .urlFile) }}
+{{- else if .url }}
+{{- $list = append $list (dict "env" "REDIS_URL" "secret" $chart "key" "redis-url" "item" "redis-url") }}
+{{- else }}
+{{- $list = append $list (dict "env" "REDIS_URL" "secret" .existingSecret "key" .existingSecretKey "item" "redis-url") }}
+{{- end }}
+{{- if .passwordFile }}
+{{- $list = append $list (dict "env" "REDIS_PASSWORD" "path" .passwordFile) }}
+{{- else if .password }}
+{{- $list = append $list (dict "env" "REDIS_PASSWORD" "secret" $chart "key" "redis-password" "item" "redis-password") }}
+{{- else if and .existingSecret .existingSecretPasswordKey }}
+{{- $list = append $list (dict "env" "REDIS_PASSWORD" "secret" .existingSecret "key" .existingSecretPasswordKey "item" "redis-password") }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if .migrate }}
+{{- if $v.admin.existingSecret }}
+{{- $list = append $list (dict "env" "DJANGO_SUPERUSER_PASSWORD" "secret" $v.admin.existingSecret "key" "password" "item" "superuser-password") }}
+{{- else if $v.admin.passwordFile }}
+{{- $list = append $list (dict "env" "DJANGO_SUPERUSER_PASSWORD" "path" $v.admin.passwordFile) }}
+{{- end }}
+{{- end }}
+{{- $result := list }}
+{{- range $list }}
+{{- if .item }}
+{{- $result = append $result (set . "path" (printf "%s/%s" $dir .item)) }}
+{{- else }}
+{{- $result = append $result . }}
+{{- end }}
+{{- end }}
+{{- toJson $result }}
+{{- end }}
+
+{{/*
+The credentials' *_FILE variables and the plain URLs of the in-chart PostgreSQL and Redis (a
+host and a user name, nothing secret). Pass (dict "root" $ "migrate" bool).
+*/}}
+{{- define "jiwoo.credentialEnv" -}}
+{{- $v := .root.Values }}
+{{- if $v.postgresql.enabled }}
+- name: DATABASE_URL
+  value: {{ printf "postgres://%s@%s:5432/%s" $v.postgresql.auth.username (include "jiwoo.postgresqlHost" .root) $v.postgresql.auth.database | quote }}
+{{- end }}
+{{- if $v.redis.enabled }}
 - name: REDIS_URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ ternary $chartSecret .existingSecret (not (empty .url)) }}
-      key: {{ ternary "redis-url" .existingSecretKey (not (empty .url)) }}
-{{- if or .password (and .existingSecret .existingSecretPasswordKey) }}
-- name: REDIS_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ ternary $chartSecret .existingSecret (not (empty .password)) }}
-      key: {{ ternary "redis-password" .existingSecretPasswordKey (not (empty .password)) }}
+  value: {{ printf "redis://%s:6379/0" (include "jiwoo.redisHost" .root) | quote }}
 {{- end }}
-{{- end }}
+{{- range include "jiwoo.credentials" . | fromJsonArray }}
+- name: {{ .env }}_FILE
+  value: {{ .path | quote }}
 {{- end }}
 {{- end }}
 
-{{/* Everything an app container gets: connections, where it runs, and django.extraEnv last. */}}
+{{/*
+The projected volume's sources for the credentials held in Secrets, one source per Secret
+(sorted by name, so a render is stable); empty when every credential is the operator's file.
+Pass (dict "root" $ "migrate" bool).
+*/}}
+{{- define "jiwoo.credentialSources" -}}
+{{- $bySecret := dict }}
+{{- range include "jiwoo.credentials" . | fromJsonArray }}
+{{- if .item }}
+{{- $items := get $bySecret .secret | default (list) }}
+{{- $_ := set $bySecret .secret (append $items (dict "key" .key "path" .item)) }}
+{{- end }}
+{{- end }}
+{{- range $name, $items := $bySecret }}
+- secret:
+    name: {{ $name }}
+    items:
+      {{- toYaml $items | nindent 6 }}
+{{- end }}
+{{- end }}
+
+{{/*
+The volume an app container reads its credentials from: "credentials" (the web server and the
+clearsessions job), "migrate-credentials" for the migration init container when it reads more
+(the migration URL, the superuser's password), "" when none comes from a Secret.
+Pass (dict "root" $ "migrate" bool).
+*/}}
+{{- define "jiwoo.credentialVolumeName" -}}
+{{- $sources := include "jiwoo.credentialSources" . }}
+{{- if not $sources }}
+{{- else if and .migrate (ne $sources (include "jiwoo.credentialSources" (dict "root" .root "migrate" false))) }}migrate-credentials
+{{- else }}credentials
+{{- end }}
+{{- end }}
+
+{{/* The volume itself; pass (dict "root" $ "migrate" bool). Read-only files, readable by the pod's fsGroup. */}}
+{{- define "jiwoo.credentialVolume" -}}
+- name: {{ include "jiwoo.credentialVolumeName" . }}
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- include "jiwoo.credentialSources" . | trim | nindent 6 }}
+{{- end }}
+
+{{/* The mount of that volume; pass (dict "root" $ "migrate" bool). */}}
+{{- define "jiwoo.credentialMount" -}}
+{{- with include "jiwoo.credentialVolumeName" . }}
+- name: {{ . }}
+  mountPath: {{ include "jiwoo.credentialsDir" $.root }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/*
+Everything an app container gets: its credentials as files, where it runs, and django.extraEnv
+last. Pass (dict "root" $ "migrate" bool).
+*/}}
 {{- define "jiwoo.appEnv" -}}
-{{ include "jiwoo.connectionEnv" . }}
-{{ include "jiwoo.downwardEnv" . }}
-{{- with .Values.django.extraEnv }}
+{{ include "jiwoo.credentialEnv" . | trim }}
+{{ include "jiwoo.downwardEnv" .root }}
+{{- with .root.Values.django.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* envFrom of every app container: the chart's ConfigMap, then django.extraEnvFrom. */}}
+{{- define "jiwoo.appEnvFrom" -}}
+- configMapRef:
+    name: {{ include "jiwoo.fullname" . }}
+{{- with .Values.django.extraEnvFrom }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* volumeMounts of every app container: /tmp, the credentials, extraVolumeMounts. Pass (dict "root" $ "migrate" bool). */}}
+{{- define "jiwoo.appVolumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- with include "jiwoo.credentialMount" . | trim }}
+{{ . }}
+{{- end }}
+{{- with .root.Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* volumes of the app pods (web and clearsessions): /tmp, the credentials, extraVolumes. Pass (dict "root" $ "migrate" bool). */}}
+{{- define "jiwoo.appVolumes" -}}
+# The root filesystem is read-only; gunicorn and Python need a writable /tmp.
+- name: tmp
+  emptyDir:
+    medium: Memory
+    sizeLimit: 64Mi
+{{- if include "jiwoo.credentialVolumeName" (dict "root" .root "migrate" false) }}
+{{ include "jiwoo.credentialVolume" (dict "root" .root "migrate" false) }}
+{{- end }}
+{{- if and .migrate (eq (include "jiwoo.credentialVolumeName" .) "migrate-credentials") }}
+{{ include "jiwoo.credentialVolume" . }}
+{{- end }}
+{{- with .root.Values.extraVolumes }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
