@@ -185,13 +185,13 @@ def make_certificates(folder: Path, host: str = "localhost") -> dict[str, Path]:
     files = {name: folder / f"{name}.pem" for name in ("ca", "ca-key", "server", "server-key", "request")}
     extensions = folder / "extensions.cnf"
     extensions.write_text(f"subjectAltName=DNS:{host},IP:127.0.0.1\n")
+    new_key = ["-newkey", "rsa:2048", "-nodes"]
+    ca, ca_key, request, server = files["ca"], files["ca-key"], files["request"], files["server"]
+    signed = ["-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-extfile", extensions]
     commands = [
-        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=jiwoo test CA"]
-        + ["-keyout", files["ca-key"], "-out", files["ca"]],
-        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={host}", "-keyout", files["server-key"]]
-        + ["-out", files["request"]],
-        ["x509", "-req", "-in", files["request"], "-CA", files["ca"], "-CAkey", files["ca-key"], "-CAcreateserial"]
-        + ["-days", "2", "-extfile", extensions, "-out", files["server"]],
+        ["req", "-x509", *new_key, "-days", "2", "-subj", "/CN=jiwoo test CA", "-keyout", ca_key, "-out", ca],
+        ["req", *new_key, "-subj", f"/CN={host}", "-keyout", files["server-key"], "-out", request],
+        ["x509", "-req", "-in", request, *signed, "-days", "2", "-out", server],
     ]
     openssl = require("openssl", "openssl")
     for command in commands:
