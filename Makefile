@@ -25,16 +25,18 @@ messages: $(VENV)/.installed
 run: $(VENV)/.installed messages
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) scripts/run_dev.py
 
-## make test: ruff, the migrations check and the whole pytest suite
+## make test: ruff (lint and format), the layers' contracts, the migrations check and the whole pytest suite
 test: $(VENV)/.installed-dev messages
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 	DJANGO_SETTINGS_MODULE=jiwoo.test_settings $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=jiwoo.test_settings $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## make bench: observability on vs off under load (PostgreSQL, Redis, wrk); appends to docs/BENCHMARKS.md
 bench: $(VENV)/.installed-dev messages
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 ## make screenshots: run the browser journey and keep its desktop screenshots in docs/screenshots
 screenshots: $(VENV)/.installed-dev messages

@@ -6,7 +6,7 @@ import socket
 import pytest
 from django.conf import settings
 
-from logs_app.redis_pool import breaker
+from core.redis import breaker
 from messages_app import quota
 from tests.services import PgBouncer, RedisServer, redis_client
 
@@ -18,7 +18,7 @@ def _clean_redis():
     """Tests use the real Redis at REDIS_URL under their own key prefix; delete those keys after,
     and what this process remembers of them (the message-cap leases)."""
     yield
-    breaker._open_until.clear()
+    breaker.reset()
     quota.leases.clear()
     client = redis_client(socket_timeout=2)
     try:

@@ -5,7 +5,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.throttle import password_checks
+from accounts.limits import password_checks
 from observability import events
 
 

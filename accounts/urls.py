@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
-from observability.errors import with_method_error_page
+from core.errors import with_method_error_page
 
 app_name = "accounts"
 

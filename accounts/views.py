@@ -17,10 +17,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.forms import SignUpForm, ThrottledPasswordChangeForm
-from accounts.throttle import signups
+from accounts.limits import signups
+from core.client import client_address
+from core.errors import allow_methods
 from observability import events
-from observability.context import client_address
-from observability.errors import allow_methods
 
 
 @allow_methods("GET", "HEAD", "POST")

@@ -16,8 +16,9 @@ from django.urls import URLPattern
 from ninja import NinjaAPI, Swagger
 from ninja.parser import Parser
 
-from api.auth import Session
-from api.errors import HANDLED, JSON_ONLY, BodyError, MediaTypeError, error_response, handle_error
+from browser_traces.api import router as browser_traces_router
+from core.api.auth import Session
+from core.api.errors import HANDLED, JSON_ONLY, BodyError, MediaTypeError, error_response, handle_error
 from logs_app.api import router as logs_router
 from messages_app.api import router as messages_router
 
@@ -127,4 +128,4 @@ api = JiwooAPI(
 api.add_decorator(_unknown_query_parameters_refused, mode="view")
 api.add_router("", messages_router)
 api.add_router("", logs_router)
-api.add_router("", "observability.browser_traces.router")
+api.add_router("", browser_traces_router)

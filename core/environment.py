@@ -8,8 +8,13 @@ the file's last line break is not part of the value (``echo secret > file`` and 
 secret --from-file`` leave one).
 """
 
+import os
+from urllib.parse import unquote
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+DEFAULT_SERVICE_NAME = "jiwoo"
 
 
 class SecretFiles(environ.FileAwareMapping):
@@ -48,3 +53,16 @@ def secret(name: str, default: str = "") -> str:
         return Env.ENVIRON[name]
     except KeyError:
         return default
+
+
+def service_name() -> str:
+    """The OpenTelemetry service.name, as its specification orders the variables: OTEL_SERVICE_NAME,
+    then service.name in OTEL_RESOURCE_ATTRIBUTES, then "jiwoo". Every log line carries it."""
+    name = os.environ.get("OTEL_SERVICE_NAME", "").strip()
+    if name:
+        return name
+    for item in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "service.name" and value.strip():
+            return unquote(value.strip())
+    return DEFAULT_SERVICE_NAME

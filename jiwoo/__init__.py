@@ -1,3 +1,1 @@
-"""jiwoo: a Django application that shows how an observable service is built."""
-
-__version__ = "0.1.0"
+"""jiwoo's configuration: settings, URLs, the WSGI entry point and gunicorn's settings."""

@@ -13,6 +13,7 @@ import gunicorn
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiwoo.settings")
 
+from core.environment import service_name
 from observability import telemetry
 from observability.json_logging import logging_config
 
@@ -24,10 +25,9 @@ gunicorn.SERVER = ""
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # gthread workers (gunicorn picks them when threads > 1): a connection that sends half a
-# request holds one thread, not the whole worker. Measured with two workers: three half-open
-# connections kept /healthz waiting over 15 s with sync workers and 10 ms with four threads
-# each (docs/RELIABILITY.md). Many more still fill the threads: the Ingress in front must
-# buffer whole requests (README, "Reliability and security").
+# request holds one thread, not the whole worker (docs/RELIABILITY.md). Many such connections
+# still fill the threads: the Ingress in front must buffer whole requests (README,
+# "Reliability and security").
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -48,7 +48,7 @@ accesslog = None
 disable_redirect_access_to_syslog = True
 errorlog = "-"
 loglevel = os.environ.get("DJANGO_LOG_LEVEL", "info").lower()
-logconfig_dict = logging_config(level=loglevel.upper(), service_name=telemetry.resolve_service_name())
+logconfig_dict = logging_config(level=loglevel.upper(), service_name=service_name())
 
 
 def post_fork(server, worker):
@@ -64,8 +64,7 @@ def worker_exit(server, worker):
 
 
 def post_worker_init(worker):
-    # The app is loaded: its ~117,000 long-lived objects (modules, URL patterns, the API's
-    # pydantic models) move to the garbage collector's permanent generation, so a full
-    # collection no longer walks them (60-110 ms each on a busy 2-core machine, under 10 ms after;
-    # docs/BENCHMARKS.md, "Fifth pass").
+    # The app is loaded: its long-lived objects (modules, URL patterns, the API's pydantic
+    # models) move to the garbage collector's permanent generation, so a full collection walks
+    # only what requests made (docs/BENCHMARKS.md has the measurements).
     gc.freeze()

@@ -5,11 +5,10 @@ from http import HTTPStatus
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from api.errors import ApiError
-from api.responses import json_response
-from api.schemas import Input, QueryInt, errors
-from logs_app.store import ActivityUnavailable
-from logs_app.views import recent_for
+from core.api.errors import ApiError
+from core.api.responses import json_response
+from core.api.schemas import Input, QueryInt, errors
+from logs_app.store import ActivityUnavailable, activity_recent_for
 
 router = Router(tags=["activity"])
 
@@ -41,7 +40,7 @@ class RecentActivity(Schema):
 def recent_activity(request, params: Query[RecentQuery]):
     """The newest requests: the user's own, or everyone's for staff."""
     try:
-        entries = recent_for(request, params.limit)
+        entries = activity_recent_for(request.user, limit=params.limit)
     except ActivityUnavailable:
         raise ApiError(
             HTTPStatus.SERVICE_UNAVAILABLE, "Recent activity is unavailable: Redis cannot be reached."

@@ -7,4 +7,5 @@ class LogsAppConfig(AppConfig):
     verbose_name = _("Recent activity")
 
     def ready(self) -> None:
-        from logs_app import signals  # noqa: F401 - connects the user-deleted receiver.
+        # Connects the receivers: completed requests become activity, deleted users lose their list.
+        from logs_app import signals  # noqa: F401

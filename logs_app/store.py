@@ -27,8 +27,8 @@ from django.conf import settings
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.exceptions import RedisError
 
+from core.redis import get_redis
 from logs_app import metrics
-from logs_app.redis_pool import get_redis
 
 logger = logging.getLogger(__name__)
 
@@ -217,3 +217,9 @@ def activity_recent(*, limit: int, user_id: int | None = None) -> list[dict]:
     # time. The sort is stable: entries of one millisecond keep their order in the list.
     entries.sort(key=_timestamp, reverse=True)
     return entries[:limit]
+
+
+def activity_recent_for(user, *, limit: int) -> list[dict]:
+    """What ``user`` may read: everyone's entries for staff, their own otherwise. Raises
+    ActivityUnavailable."""
+    return activity_recent(limit=limit, user_id=None if user.is_staff else user.pk)

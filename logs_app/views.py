@@ -3,25 +3,19 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from core.errors import allow_methods
 from logs_app.grafana import grafana_links
-from logs_app.store import ActivityUnavailable, activity_recent
+from logs_app.store import ActivityUnavailable, activity_recent_for
 from observability import events
-from observability.errors import allow_methods
 
 PAGE_ENTRIES = 50
-
-
-def recent_for(request, limit: int) -> list[dict]:
-    """Everyone's entries for staff, the user's own otherwise."""
-    user_id = None if request.user.is_staff else request.user.pk
-    return activity_recent(limit=limit, user_id=user_id)
 
 
 @allow_methods("GET", "HEAD")
 @login_required
 def recent_activity_page(request):
     try:
-        entries = recent_for(request, PAGE_ENTRIES)
+        entries = activity_recent_for(request.user, limit=PAGE_ENTRIES)
         unavailable = False
     except ActivityUnavailable:
         entries, unavailable = [], True

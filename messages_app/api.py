@@ -3,19 +3,19 @@
 from datetime import datetime
 from http import HTTPStatus
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage
 from django.http import Http404, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from api.errors import ApiError
-from api.responses import json_response
-from api.schemas import Input, QueryInt, errors
-from messages_app.forms import MessageForm, SearchForm
+from core.api.errors import ApiError
+from core.api.responses import json_response
+from core.api.schemas import Input, QueryInt, errors
+from messages_app.forms import SearchForm
 from messages_app.models import MAX_SEARCH_LENGTH, MAX_TEXT_LENGTH
 from messages_app.selectors import MAX_PAGE_NUMBER, message_get, message_page
 from messages_app.services import message_create, message_delete
-from observability import events
 
 router = Router(tags=["messages"])
 
@@ -29,7 +29,7 @@ class MessageListQuery(Input):
 
 
 class MessageIn(Input):
-    # The length is checked by the message form, as on the page: after the white space around
+    # The length is checked by message_create, as for the page: after the white space around
     # the text is trimmed, with the page's messages. The schema only states it.
     text: str = Field(
         description=f"At most {MAX_TEXT_LENGTH} characters once trimmed, not only white space; saved trimmed.",
@@ -67,8 +67,6 @@ def list_messages(request, params: Query[MessageListQuery]):
     except EmptyPage:
         raise ApiError(HTTPStatus.BAD_REQUEST, "'page' is out of range: there is no such page.") from None
     paginator = page.paginator
-    if query:
-        events.emit("message.search", "messages searched", query_length=len(query), results=paginator.count)
     return json_response(
         {
             "results": [message.as_json() for message in page],
@@ -82,11 +80,10 @@ def list_messages(request, params: Query[MessageListQuery]):
 @router.post("/messages", response={201: MessageOut, **errors(400, 401, 403, 413, 415, 503)}, url_name="messages")
 def create_message(request, payload: MessageIn):
     """Save a message; 201 and the message as saved (trimmed)."""
-    form = MessageForm({"text": payload.text})
-    if not form.is_valid():
-        raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", _field_errors(form))
-    message = message_create(author=request.user, text=form.cleaned_data["text"])
-    events.emit("message.create", "message saved", message_id=message.pk, length=len(message.text))
+    try:
+        message = message_create(author=request.user, text=payload.text)
+    except ValidationError as exc:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "Invalid message.", exc.message_dict) from None
     return json_response(message.as_json(), status=HTTPStatus.CREATED)
 
 
@@ -107,5 +104,4 @@ def get_message(request, pk: int):
 def delete_message(request, pk: int):
     """Delete one of the user's messages; another user's id is a 404."""
     message_delete(message=_own_message(request, pk))
-    events.emit("message.delete", "message deleted", message_id=pk)
     return HttpResponse(status=HTTPStatus.NO_CONTENT)

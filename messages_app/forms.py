@@ -2,21 +2,21 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from messages_app.models import MAX_SEARCH_LENGTH, MAX_SEARCH_WORDS, MAX_TEXT_LENGTH, Message, search_words
+from messages_app.models import MAX_SEARCH_LENGTH, MAX_SEARCH_WORDS, MAX_TEXT_LENGTH, search_words
 
 
-class MessageForm(forms.ModelForm):
+class MessageForm(forms.Form):
+    """The compose box. It only reads the text; services.message_create validates it, for the
+    page and the API alike, and the view shows its errors at the field."""
+
     text = forms.CharField(
         label=_("Message"),
-        max_length=MAX_TEXT_LENGTH,
+        required=False,
         strip=True,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Write a message…")}),
-        error_messages={"required": _("Write something first: the message is empty.")},
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": _("Write a message…"), "maxlength": MAX_TEXT_LENGTH, "required": True}
+        ),
     )
-
-    class Meta:
-        model = Message
-        fields = ["text"]
 
 
 class SearchForm(forms.Form):

@@ -2,7 +2,7 @@
 
 from opentelemetry import metrics
 
-from jiwoo import __version__
+from core import __version__
 
 _meter = metrics.get_meter("jiwoo.messages", __version__)
 

@@ -1,9 +1,8 @@
 """The per-author message cap (MESSAGES_PER_USER_MAX), without a count or a round trip on most saves.
 
-Counting an author's messages costs in proportion to how many they have (11.2 ms of database
-time for 52,743, docs/BENCHMARKS.md), and any check that asks Redis or the database adds a
-round trip to the busiest write. So the cap is kept as headroom, how many more the author may
-save, in three layers:
+Counting an author's messages costs in proportion to how many they have, and any check that
+asks Redis or the database adds a round trip to the busiest write. So the cap is kept as
+headroom, how many more the author may save, in three layers:
 
 - Redis holds each author's headroom, counted once from the database and trusted for
   HEADROOM_SECONDS; every process takes from it atomically (DECRBY).

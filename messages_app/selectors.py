@@ -1,4 +1,5 @@
-"""Reads of messages: a user only ever sees their own."""
+"""Reads of messages: a user only ever sees their own. A search is a user action too: its
+event (``message.search``) is emitted here, for the page and the API alike."""
 
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import Count, F, Value, Window
@@ -6,6 +7,7 @@ from django.db.models.functions import Least, RowNumber
 from django.shortcuts import get_object_or_404
 
 from messages_app.models import Message, MessageQuerySet
+from observability import events
 
 # Far past any author's last page (MESSAGES_PER_USER_MAX over a page's size): the page and the
 # API take no bigger number, so the database never sees an OFFSET that overflows.
@@ -30,12 +32,13 @@ def message_get(*, author, pk: int) -> Message:
 
 
 def message_page(*, author, query: str, number: int, size: int, last_past_end: bool = False) -> Page:
-    """Page ``number`` of the author's messages matching ``query``.
+    """Page ``number`` of the author's messages matching ``query``; a search is the user action
+    ``message.search``.
 
     Past the last page: EmptyPage, or the last page when ``last_past_end`` (what the messages
     page shows). The rows come without a join to their author: the author is the user who
-    asked, set on each row (making 20 user objects from joined columns took ~40 % of the
-    fetch's CPU). A search counts its matches in the same query that fetches the page
+    asked, set on each row (user objects made from joined columns cost more than the rest of
+    the fetch). A search counts its matches in the same query that fetches the page
     (COUNT(*) OVER ()), so the index is searched once, not twice, and a page past the end
     costs one query too. Without a query the paginator's own COUNT is cheaper: it is
     answered from the (author, created_at) index.
@@ -54,7 +57,7 @@ def message_page(*, author, query: str, number: int, size: int, last_past_end: b
     offset = (number - 1) * size
     if last_past_end and number > 1:
         # Numbered rows, so that a page past the end is the last one in the same query (one
-        # more window and sort: ~20 % more than the first page, which needs neither).
+        # more window and sort, which the first page does without).
         numbered = matches.annotate(position=Window(RowNumber(), order_by=[F("created_at").desc(), F("id").desc()]))
         start = Least(Value(offset), (F("total_matches") - 1) / size * size)
         rows = list(numbered.filter(position__gt=start, position__lte=start + size).order_by("position"))
@@ -67,6 +70,7 @@ def message_page(*, author, query: str, number: int, size: int, last_past_end: b
     paginator = Paginator(messages, size)
     # Known from the rows themselves: no rows on the first (or last) page means no matches.
     paginator.__dict__["count"] = rows[0].total_matches if rows else 0
+    events.emit("message.search", "messages searched", query_length=len(query), results=paginator.count)
     return Page(rows, number, paginator)
 
 

@@ -1,4 +1,8 @@
-"""Writes to messages. Reads live in selectors.py."""
+"""Writes to messages, and the user actions they are. Reads live in selectors.py.
+
+Each service validates its input once, for the page and the API alike, and emits its domain
+event (observability.events): the views and API operations only adapt.
+"""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -7,6 +11,7 @@ from django.utils.translation import gettext as _
 from messages_app import quota
 from messages_app.metrics import messages_created
 from messages_app.models import Message
+from observability import events
 
 
 def message_create(*, author, text: str) -> Message:
@@ -15,14 +20,18 @@ def message_create(*, author, text: str) -> Message:
     Surrounding white space is not part of a message: it is trimmed before the 1-2000 check.
     An author who already has MESSAGES_PER_USER_MAX messages gets a ValidationError on
     ``text`` (the page shows it at the field, the API as a 4xx with its field errors).
-    The author is the user this request loaded, so validation does not query it again; one
-    INSERT needs no transaction of its own.
+    The author is the user this request loaded, so validation does not query it again.
     """
     message = Message(author=author, text=text.strip())
+    if not message.text:
+        raise ValidationError(
+            {"text": ValidationError(_("Write something first: the message is empty."), code="required")}
+        )
     message.full_clean(exclude=["author"])
     _check_quota(author)
     message.save()
     messages_created.add(1)
+    events.emit("message.create", "message saved", message_id=message.pk, length=len(message.text))
     return message
 
 
@@ -42,4 +51,6 @@ def _check_quota(author) -> None:
 
 
 def message_delete(*, message: Message) -> None:
+    message_id = message.pk
     message.delete()
+    events.emit("message.delete", "message deleted", message_id=message_id)

@@ -6,11 +6,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from core.errors import allow_methods
 from messages_app.forms import MessageForm, SearchForm
 from messages_app.selectors import MAX_PAGE_NUMBER, message_get, message_page
 from messages_app.services import message_create, message_delete
 from observability import events
-from observability.errors import allow_methods
 
 PAGE_SIZE = 20
 
@@ -21,25 +21,17 @@ def message_list_page(request):
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            message = message_create(author=request.user, text=form.cleaned_data["text"])
+            message_create(author=request.user, text=form.cleaned_data["text"])
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            events.emit("message.create", "message saved", message_id=message.pk, length=len(message.text))
             messages.success(request, _("Message saved."))
             return redirect("messages:list")
 
     search = SearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
     page = _page(request, query)
-    if query:
-        events.emit(
-            "message.search",
-            "messages searched",
-            query_length=len(query),
-            results=page.paginator.count,
-        )
-    elif request.method == "GET":
+    if not query and request.method == "GET":
         events.emit("page.view", "messages page viewed", page=page.number)
     return render(
         request,
@@ -62,9 +54,7 @@ def _page(request, query: str):
 @allow_methods("POST")
 @login_required
 def message_delete_view(request, pk: int):
-    message = message_get(author=request.user, pk=pk)
-    message_delete(message=message)
-    events.emit("message.delete", "message deleted", message_id=pk)
+    message_delete(message=message_get(author=request.user, pk=pk))
     messages.success(request, _("Message deleted."))
     return redirect("messages:list")
 

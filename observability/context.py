@@ -5,15 +5,13 @@ and binds it here for the life of the request; log records, events and the log-i
 or add to it through these functions, never through attributes stuck on the request.
 """
 
-import ipaddress
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import DatabaseError
 
 # A caller's X-Request-ID is kept when it looks like an id: no spaces, quotes or control characters.
@@ -62,39 +60,6 @@ def request_id_of(request) -> str:
     if REQUEST_ID.fullmatch(incoming):
         return incoming
     return uuid.uuid4().hex
-
-
-def trusted_networks(values: Iterable[str]) -> tuple:
-    """Parse DJANGO_TRUSTED_PROXIES: addresses or CIDR networks, IPv4 or IPv6."""
-    return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values if value.strip())
-
-
-def _is_trusted(address: str, networks: tuple) -> bool:
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(parsed in network for network in networks)
-
-
-def client_address(request) -> str:
-    """The client's address; X-Forwarded-For counts only when the peer is a trusted proxy.
-
-    django-axes calls this too (AXES_CLIENT_IP_CALLABLE), so log-in throttling is per client,
-    not per ingress pod.
-    """
-    remote = request.META.get("REMOTE_ADDR", "")
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    networks = settings.TRUSTED_PROXIES
-    if forwarded and networks and _is_trusted(remote, networks):
-        # The right-most address not added by one of our proxies is the client.
-        for candidate in reversed([part.strip() for part in forwarded.split(",")]):
-            if not _is_trusted(candidate, networks):
-                try:
-                    return str(ipaddress.ip_address(candidate))
-                except ValueError:
-                    break
-    return remote
 
 
 def user_of(request) -> tuple[str | None, int | None]:

@@ -1,32 +1,27 @@
-"""Error pages that show the trace id: JSON under /api/, styled HTML elsewhere."""
+"""Django's error handlers (400, 403, 404, 500 and the CSRF failure): JSON under /api/, styled
+pages elsewhere, each showing the request's trace id so a report can quote it."""
 
 import sys
-from functools import wraps
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent
+from django.core.exceptions import TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
-from api.errors import error_response
+from core.api.errors import error_response
+from core.errors import is_api_request, refused
+from core.hardening import FileUploadRefused
 from observability.context import current_story
 from observability.context_processors import trace
-
-API_PREFIX = "/api/"
-
-
-class FileUploadRefused(SuspiciousOperation):
-    """A multipart body with a file in it: no form of jiwoo takes files
-    (middleware.NoFileUploadHandler raises it; bad_request says so)."""
+from observability.middleware import tell_unseen_request
 
 
 def _error(request, status: int, template: str, api_message: str):
-    if request.path.startswith(API_PREFIX):
+    if is_api_request(request):
         return error_response(status, api_message)
     return render(request, template, status=status)
 
@@ -40,9 +35,7 @@ def bad_request(request, exception=None):
     if current_story() is None:
         # Refused before the request middleware ran: the OpenTelemetry middleware, first in
         # line, asks for the host and meets DisallowedHost. Tell the request's story here, once.
-        from observability.middleware import RequestMiddleware
-
-        return RequestMiddleware(lambda request: response)(request)
+        return tell_unseen_request(request, response)
     return response
 
 
@@ -74,21 +67,9 @@ def server_error(request):
 def database_unavailable(request):
     """The 503 page, rendered without the request's context: the user, the session and the
     flash messages would each try the database again, and fail again."""
-    if request.path.startswith(API_PREFIX):
+    if is_api_request(request):
         return error_response(HTTPStatus.SERVICE_UNAVAILABLE, _("The service is unavailable: try again shortly."))
     return HttpResponse(render_to_string("503.html", trace(request)), status=HTTPStatus.SERVICE_UNAVAILABLE)
-
-
-def refused(request, status: HTTPStatus, heading: str, message: str) -> HttpResponse:
-    """A request refused before any view (too large, a statement cut off): the usual error shape.
-
-    The page is rendered without the request's context (no session, user or flash messages
-    are read), as the 503 page is: neither the body nor the database is touched.
-    """
-    if request.path.startswith(API_PREFIX):
-        return error_response(status, message)
-    context = {**trace(request), "status": status.value, "heading": heading, "message": message}
-    return HttpResponse(render_to_string("request_refused.html", context), status=status)
 
 
 def csrf_failure(request, reason=""):
@@ -99,33 +80,3 @@ def csrf_failure(request, reason=""):
         "403_csrf.html",
         _("CSRF verification failed: send the csrftoken cookie's value in the X-CSRFToken header."),
     )
-
-
-def allow_methods(*methods: str):
-    """Django's require_http_methods, whose refusal (an empty 405) becomes the error page."""
-
-    def decorator(view):
-        return with_method_error_page(require_http_methods(list(methods))(view))
-
-    return decorator
-
-
-def with_method_error_page(view):
-    """The view, with any empty 405 it answers (Django's HttpResponseNotAllowed) made the usual
-    error page or JSON error, keeping its Allow header."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        if isinstance(response, HttpResponseNotAllowed) and not response.content:
-            page = refused(
-                request,
-                HTTPStatus.METHOD_NOT_ALLOWED,
-                _("Method not allowed"),
-                _("This address does not take that kind of request (%(method)s).") % {"method": request.method[:16]},
-            )
-            page["Allow"] = response["Allow"]
-            return page
-        return response
-
-    return wrapper

@@ -18,7 +18,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from redis.exceptions import RedisError
 
 from core.connections import FAILING_FAST, failure_detail, failure_reason
-from logs_app.redis_pool import get_redis
+from core.redis import get_redis
 
 logger = logging.getLogger(__name__)
 

@@ -14,21 +14,21 @@ import socket
 import threading
 import time
 import uuid
-from urllib.parse import unquote
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.trace import SpanProcessor
 
-from jiwoo import __version__
+from core import __version__
+from core.environment import service_name
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SERVICE_NAME = "jiwoo"
-
+# Where the browser's telemetry comes in (browser_traces' relay): its requests are telemetry,
+# not the app's work, so they make no server span and no activity entry.
+TELEMETRY_PATH = "/api/otlp/"
 # Probes never reach Django (observability.probes answers them in front of it); static files do.
-# The browser-span relay is left out too: each export would otherwise be a trace of its own.
 # The instrumentation matches these with re.search against the absolute URL, so anchor them.
-EXCLUDED_URLS = r"^[a-z]+://[^/]+/(?:static/|api/otlp/)"
+EXCLUDED_URLS = rf"^[a-z]+://[^/]+/(?:static/|{TELEMETRY_PATH.strip('/')}/)"
 
 _setup_pid: int | None = None
 _providers: list = []
@@ -40,18 +40,6 @@ def current_trace_ids() -> tuple[str, str] | None:
     if not context.is_valid:
         return None
     return format(context.trace_id, "032x"), format(context.span_id, "016x")
-
-
-def resolve_service_name() -> str:
-    """service.name as the specification orders it: OTEL_SERVICE_NAME, then the resource attributes."""
-    name = os.environ.get("OTEL_SERVICE_NAME", "").strip()
-    if name:
-        return name
-    for item in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
-        key, _, value = item.partition("=")
-        if key.strip() == "service.name" and value.strip():
-            return unquote(value.strip())
-    return DEFAULT_SERVICE_NAME
 
 
 def sdk_disabled() -> bool:
@@ -109,7 +97,7 @@ def build_resource():
 
     defaults = Resource(
         {
-            "service.name": resolve_service_name(),
+            "service.name": service_name(),
             "service.version": __version__,
             "service.instance.id": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
             "deployment.environment.name": os.environ.get("DEPLOYMENT_ENVIRONMENT", "development"),
@@ -120,7 +108,7 @@ def build_resource():
         Resource.create({})
         .merge(defaults)
         .merge(OTELResourceDetector().detect())
-        .merge(Resource({"service.name": resolve_service_name()}))
+        .merge(Resource({"service.name": service_name()}))
     )
 
 
@@ -138,7 +126,7 @@ def setup() -> bool:
     # Stable HTTP semantic conventions: http.server.request.duration, http.request.method ...
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     # Export in batches of 64 spans rather than 512: encoding a batch holds the GIL, and a
-    # request waiting behind 512 spans took p99 from 3 to 29 ms in bench/ (docs/BENCHMARKS.md).
+    # request that waits behind a big batch waits for all of it (docs/BENCHMARKS.md).
     os.environ.setdefault("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64")
 
     from opentelemetry.instrumentation.propagators import (
@@ -178,7 +166,7 @@ def setup() -> bool:
 def own_batch_span_processor():
     """A batch processor with a queue of its own on the server's trace exporter configuration.
 
-    For spans this process relays rather than makes (the browser's, observability.browser_traces):
+    For spans this process relays rather than makes (the browser's, browser_traces/relay.py):
     however many arrive, they fill only their own queue. Flushed by shutdown() like the providers.
     """
     from opentelemetry.sdk.trace.export import BatchSpanProcessor

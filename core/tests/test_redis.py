@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from logs_app.redis_pool import CircuitBreaker, breaker
+from core.redis import CircuitBreaker, breaker
 from logs_app.store import activity_write
 
 
@@ -51,7 +51,7 @@ def test_a_silent_redis_costs_one_timeout_then_nothing(settings, silent_redis):
 
 
 def test_the_real_redis_is_not_affected():
-    from logs_app.redis_pool import get_redis
+    from core.redis import get_redis
 
     try:
         assert get_redis().ping()

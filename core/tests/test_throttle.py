@@ -4,7 +4,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from accounts.throttle import Throttle
+from core.throttle import Throttle
 
 
 def a_throttle(seconds: int = 60) -> Throttle:

@@ -115,7 +115,7 @@ def _escaped(value) -> str:
 
     Django's ``conditional_escape``, which ``format_html`` calls, does the same through
     ``escape`` (``html.escape`` of the text, marked safe); calling the standard library's
-    function directly halves what escaping costs a page of rows (docs/BENCHMARKS.md).
+    function directly costs a page of rows much less (docs/BENCHMARKS.md).
     """
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 

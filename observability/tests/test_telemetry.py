@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from core.environment import service_name
 from observability import telemetry
 
 
@@ -22,7 +23,7 @@ def test_service_name_follows_the_specification(monkeypatch, env, expected):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
 
-    assert telemetry.resolve_service_name() == expected
+    assert service_name() == expected
 
 
 def test_resource_carries_the_attributes_and_lets_the_environment_override(monkeypatch):
@@ -104,6 +105,7 @@ from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
 from opentelemetry import trace
 
+from core.environment import service_name
 from observability import telemetry
 
 telemetry.setup()

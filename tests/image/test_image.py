@@ -56,7 +56,7 @@ def test_dockerignore_keeps_every_runtime_package():
 def test_chart_app_version_matches_the_app():
     import yaml
 
-    from jiwoo import __version__
+    from core import __version__
 
     chart = yaml.safe_load((ROOT / "helm" / "jiwoo" / "Chart.yaml").read_text())
     assert chart["appVersion"] == __version__

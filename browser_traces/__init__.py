@@ -1,0 +1,1 @@
+"""The relay that takes the browser's spans and re-exports them as ``<service>-frontend``."""
