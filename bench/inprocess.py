@@ -1,6 +1,6 @@
 """CPU per request inside one process, without a load tool: a quick loop for trying a change.
 
-    .venv/bin/python bench/inprocess.py [--path /messages/] [--user light] [--requests 3000]
+    .venv/bin/python -m bench.inprocess [--path /messages/] [--user light] [--requests 3000]
         [--method POST --body '{"text": "hi"}'] [--profile on]
         [--env-variant b512=OTEL_BSP_MAX_EXPORT_BATCH_SIZE=512 --variants off,on,b512]
 
@@ -9,7 +9,7 @@ observability off and once on, each in a fresh interpreter, alternating for --ro
 prints the CPU per request from time.process_time(): every thread of the process counts, so
 the span exporter's work is included (spans and metrics still held at the end are flushed
 inside the measurement). --profile on|off prints the cProfile of that mode instead (main thread only).
-bench/run.py, with gunicorn and wrk, is the benchmark; this is the microscope.
+`python -m bench.run`, with gunicorn and wrk, is the benchmark; this is the microscope.
 """
 
 import argparse
@@ -22,10 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
+from bench import ROOT
+from bench.servers import base_env, mode_env, running_sink  # the same environments as the benchmark
 
 # What --without can leave out of the 'on' mode, to see what each part costs.
 PARTS = ("django", "psycopg", "redis", "export", "metrics", "exemplars", "log", "activity")
@@ -188,12 +186,10 @@ def main() -> None:
         print("RESULT " + json.dumps(measure(args)), flush=True)
         return
 
-    import run  # bench/run.py: the same environments as the benchmark
-
-    base = run.base_env(args.database_url)
+    base = base_env(args.database_url)
     request = ["--path", args.path, "--method", args.method, "--body", args.body, "--user", args.user]
     request += ["--requests", str(args.requests), "--warmup", str(args.warmup), "--database-url", args.database_url]
-    with run.running_sink() as sink_url:
+    with running_sink() as sink_url:
         if args.profile:
             variants = [args.profile]
         elif args.show_spans:  # once, for each variant that makes spans
@@ -206,8 +202,8 @@ def main() -> None:
             extra = env_variants.get(mode)
             if extra is not None:
                 mode = "on"
-            env = {**run.mode_env(base, mode, sink_url, extra), "RECENT_ACTIVITY_BACKGROUND": "true"}
-            command = [sys.executable, __file__, *request, "--child", mode]
+            env = {**mode_env(base, mode, sink_url, extra), "RECENT_ACTIVITY_BACKGROUND": "true"}
+            command = [sys.executable, "-m", "bench.inprocess", *request, "--child", mode]
             if without:
                 command += ["--without", ",".join(without)]
             if args.show_spans:

@@ -1,6 +1,6 @@
 """The slowest searches a user can ask for, timed: every one must answer within a second.
 
-    .venv/bin/python bench/search.py --database-url postgres://postgres@127.0.0.1:5432/jiwoo_search
+    .venv/bin/python -m bench.search --database-url postgres://postgres@127.0.0.1:5432/jiwoo_search
         [--messages 200000] [--repeat 3]
 
 Creates the database when it does not exist, migrates it, gives the user ``searcher``
@@ -8,8 +8,8 @@ Creates the database when it does not exist, migrates it, gives the user ``searc
 they have them already, then asks the messages page (in this process, through Django's test
 client, with the web settings: the statement timeout applies) for each hostile search below,
 --repeat times, and prints the slowest time of each. The searches are up to the search box's
-length limit: single letters, pairs of letters and common words, repeated and not, which are
-what made the search slow before. Exit status 1 when one took a second or more.
+length limit: single letters, pairs of letters and common words, repeated and not: the kinds
+of search that cost the most. Exit status 1 when one took a second or more.
 """
 
 import argparse
@@ -17,11 +17,7 @@ import io
 import os
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlparse, urlunparse
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 BUDGET_SECONDS = 1.0
 # What a user can type into the box (200 characters at most); the form refuses more than

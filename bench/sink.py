@@ -1,6 +1,6 @@
 """An OTLP sink for the benchmark: accepts every export, counts spans, keeps nothing.
 
-python bench/sink.py PORT [GRPC_PORT]   # GET /count answers {"requests", "spans", "bytes"}
+python -m bench.sink PORT [GRPC_PORT]   # GET /count answers {"requests", "spans", "bytes"}
 
 OTLP/HTTP on PORT; with GRPC_PORT, OTLP/gRPC's trace service there too, counted alike.
 """

@@ -1,8 +1,8 @@
 """The floor: CPU that one span with a dozen attributes costs, created, batched and exported.
 
-    .venv/bin/python bench/span_cost.py [--spans 20000] [--protocol http/protobuf|grpc|both]
+    .venv/bin/python -m bench.span_cost [--spans 20000] [--protocol http/protobuf|grpc|both]
 
-Starts bench/sink.py, makes spans the way a request does (a little apart, not back to back),
+Starts bench.sink, makes spans the way a request does (a little apart, not back to back),
 and prints the CPU per span for several export batch sizes, the exporter thread included,
 with the library's OTLP exporter over HTTP (the default) or gRPC, and what encoding alone
 costs. Every span must reach the sink, or the run fails: a failed export would look cheap.
@@ -11,12 +11,9 @@ It is also the machine's yardstick: compare runs on different machines by this n
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.servers import free_port, running_sink, sink_count
 
 
 def cost_per_span(exporter, batch_size: int, spans: int) -> float:
@@ -93,7 +90,6 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--protocol", choices=("http/protobuf", "grpc", "both"), default="http/protobuf")
     args = parser.parse_args()
-    from run import free_port, running_sink, sink_count  # bench/run.py
 
     protocols = ("http/protobuf", "grpc") if args.protocol == "both" else (args.protocol,)
     grpc_port = free_port()

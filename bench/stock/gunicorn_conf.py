@@ -3,14 +3,13 @@
 This is what a new user does without jiwoo's telemetry module: OpenTelemetry's automatic
 instrumentation (opentelemetry-distro), configured only by the standard OTEL_* variables,
 with the SDK started in each worker after the fork, as the OpenTelemetry documentation
-advises for gunicorn. Only bench/run.py uses it (`--variants stock`).
+advises for gunicorn. Only the benchmark uses it (`python -m bench.run --variants stock`).
 """
 
 from jiwoo.gunicorn_conf import *  # noqa: F403 - the app's own bind, workers, timeouts and JSON logging
 
-# The app without jiwoo's telemetry.setup() (bench/stock/wsgi.py).
-pythonpath = "bench/stock"
-wsgi_app = "wsgi:application"
+# The app without jiwoo's telemetry.setup().
+wsgi_app = "bench.stock.wsgi:application"
 
 
 def post_fork(server, worker):

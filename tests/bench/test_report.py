@@ -1,14 +1,12 @@
 """The benchmark's arithmetic: ratios are taken within a round, against the baseline asked for."""
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-import run as bench
+from bench.report import markdown
+from bench.servers import mode_env
+from bench.stats import compare, page_over_post_cpu, spread, summarise
 
 
 def measured(scenario: str, mode: str, round_number: int, rps: float, p99: float, cpu: float) -> dict:
@@ -43,7 +41,7 @@ RUNS = [
 
 
 def test_each_variant_is_compared_with_off_within_its_round():
-    rows = {row["variant"]: row for row in bench.compare(RUNS) if row["scenario"] == "POST /api/messages"}
+    rows = {row["variant"]: row for row in compare(RUNS) if row["scenario"] == "POST /api/messages"}
 
     assert set(rows) == {"on", "stock"}
     assert rows["on"]["rps_ratio"] == pytest.approx(0.75)
@@ -55,7 +53,7 @@ def test_each_variant_is_compared_with_off_within_its_round():
 
 
 def test_on_is_compared_with_another_baseline_when_asked():
-    (row,) = bench.compare(RUNS, baseline="stock", variants=("on",))
+    (row,) = compare(RUNS, baseline="stock", variants=("on",))
 
     assert (row["scenario"], row["variant"], row["baseline"], row["rounds"]) == ("POST /api/messages", "on", "stock", 2)
     assert row["rps_ratio_min"] == pytest.approx(1.2)
@@ -65,7 +63,7 @@ def test_on_is_compared_with_another_baseline_when_asked():
 
 
 def test_the_page_is_weighed_against_a_post_of_the_same_round():
-    cost = bench.page_over_post_cpu(RUNS)
+    cost = page_over_post_cpu(RUNS)
 
     assert cost["rounds"] == 2
     assert cost["ratio_min"] == pytest.approx(3.0)
@@ -74,11 +72,11 @@ def test_the_page_is_weighed_against_a_post_of_the_same_round():
 
 
 def test_no_page_ratio_without_both_scenarios():
-    assert bench.page_over_post_cpu([run for run in RUNS if run["scenario"] != "messages page"]) is None
+    assert page_over_post_cpu([run for run in RUNS if run["scenario"] != "messages page"]) is None
 
 
 def test_a_ratio_with_no_values_is_not_a_number():
-    assert all(math.isnan(value) for value in bench.spread([], "ratio").values())
+    assert all(math.isnan(value) for value in spread([], "ratio").values())
 
 
 def test_the_report_shows_both_comparisons():
@@ -89,13 +87,13 @@ def test_the_report_shows_both_comparisons():
         ),
         "settings": {"connections": 2, "duration": 10, "warmup": 2, "rounds": 2, "sample_ratio": 0.25},
         "variants": ["off", "on", "stock", "sampled"],
-        "summary": bench.summarise(RUNS),
-        "comparison": bench.compare(RUNS),
-        "on_against": {"stock": bench.compare(RUNS, baseline="stock", variants=("on",))},
-        "page_over_post_cpu": bench.page_over_post_cpu(RUNS),
+        "summary": summarise(RUNS),
+        "comparison": compare(RUNS),
+        "on_against": {"stock": compare(RUNS, baseline="stock", variants=("on",))},
+        "page_over_post_cpu": page_over_post_cpu(RUNS),
     }
 
-    text = bench.markdown(report)
+    text = markdown(report)
 
     assert "2 rounds of off, on, stock, sampled (0.25); medians shown." in text
     assert "| POST /api/messages | 1.35 (1.20 to 1.50) | 0.33 (0.27 to 0.40) | 0.90 (0.88 to 0.93) |" in text
@@ -104,10 +102,10 @@ def test_the_report_shows_both_comparisons():
 
 def test_the_variants_differ_only_where_they_should():
     base = {"DATABASE_URL": "postgres://bench"}
-    off = bench.mode_env(base, "off", "http://sink")
-    on = bench.mode_env(base, "on", "http://sink")
-    sampled = bench.mode_env(base, "sampled", "http://sink", sample_ratio=0.25)
-    grpc = bench.mode_env(base, "grpc", "http://sink", grpc_url="http://127.0.0.1:4317")
+    off = mode_env(base, "off", "http://sink")
+    on = mode_env(base, "on", "http://sink")
+    sampled = mode_env(base, "sampled", "http://sink", sample_ratio=0.25)
+    grpc = mode_env(base, "grpc", "http://sink", grpc_url="http://127.0.0.1:4317")
 
     assert off["OTEL_SDK_DISABLED"] == "true"
     assert off["DJANGO_REQUEST_LOG"] == "false"
@@ -117,7 +115,7 @@ def test_the_variants_differ_only_where_they_should():
         "OTEL_TRACES_SAMPLER_ARG": "0.25",
     }
     with pytest.raises(ValueError, match="grpc_url"):
-        bench.mode_env(base, "grpc", "http://sink")
+        mode_env(base, "grpc", "http://sink")
     # Only the spans change their way out; metrics still go to the sink over HTTP.
     assert {key: value for key, value in grpc.items() if on.get(key) != value} == {
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",

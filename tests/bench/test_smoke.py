@@ -28,7 +28,8 @@ def test_the_benchmark_runs_and_reports(tmp_path):
         result = subprocess.run(
             [
                 sys.executable,
-                "bench/run.py",
+                "-m",
+                "bench.run",
                 "--smoke",
                 "--database-url",
                 url,
@@ -48,7 +49,8 @@ def test_the_benchmark_runs_and_reports(tmp_path):
         inprocess = subprocess.run(
             [
                 sys.executable,
-                "bench/inprocess.py",
+                "-m",
+                "bench.inprocess",
                 "--database-url",
                 url,
                 "--requests",
@@ -96,7 +98,7 @@ def test_the_benchmark_runs_and_reports(tmp_path):
 
 def test_the_span_cost_script_runs_and_reports():
     result = subprocess.run(
-        [sys.executable, "bench/span_cost.py", "--spans", "300", "--protocol", "both"],
+        [sys.executable, "-m", "bench.span_cost", "--spans", "300", "--protocol", "both"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,0 +1,1 @@
+"""The benchmark's `stock` variant: jiwoo under OpenTelemetry's zero-code instrumentation."""
