@@ -1,5 +1,6 @@
-"""Fixtures shared by every test: users, logged-in clients, and the real Redis cleaned after each test."""
+"""Fixtures shared by every test: users, logged-in clients, log lines, JSON posts; the real Redis, cleaned after."""
 
+import json
 import re
 import socket
 
@@ -107,6 +108,34 @@ def redis_down(settings, closed_port):
     caches = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{closed_port}/0"}}
     settings.CACHES = caches
     return closed_port
+
+
+@pytest.fixture
+def log(caplog):
+    """caplog with the app's INFO lines (the jiwoo.* loggers) recorded."""
+    caplog.set_level("INFO", logger="jiwoo")
+    return caplog
+
+
+@pytest.fixture
+def request_lines():
+    """The http.request lines among a caplog's records: request_lines(log)."""
+
+    def lines(caplog) -> list:
+        return [r for r in caplog.records if getattr(r, "event", None) == "http.request"]
+
+    return lines
+
+
+@pytest.fixture
+def post_json():
+    """POST a body to the API as JSON: post_json(client, url, body); a str or bytes body is sent as it is."""
+
+    def post(client, url, body, **extra):
+        payload = body if isinstance(body, str | bytes) else json.dumps(body)
+        return client.post(url, payload, content_type="application/json", **extra)
+
+    return post
 
 
 @pytest.fixture

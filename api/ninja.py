@@ -87,6 +87,18 @@ def _unknown_query_parameters_refused(run):
     return wrapper
 
 
+# What gunicorn answers before the app sees a request: its own HTML page, not the error shape.
+SERVER_LIMITS = {
+    "414": {
+        "description": "The request line is longer than the server takes (8,190 bytes): gunicorn's own page.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    "431": {
+        "description": "A header field is longer than the server takes (8,190 bytes): gunicorn's own page.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+}
+
 # Views that never query the database: on PostgreSQL every other view runs in a transaction
 # (ATOMIC_REQUESTS), which connects first; these answer without one.
 DATABASE_FREE = {"openapi-json", "openapi-view", "browser-traces"}
@@ -101,6 +113,15 @@ class JiwooAPI(NinjaAPI):
 
     def get_openapi_operation_id(self, operation) -> str:
         return operation.view_func.__name__
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """The document, with the server's own refusals in every operation: gunicorn answers a
+        request line or a header field over its limit itself, in HTML (jiwoo/gunicorn_conf.py)."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                operation["responses"].update(SERVER_LIMITS)
+        return schema
 
     @property
     def urls(self):

@@ -15,6 +15,8 @@ cancels out:
 - ``grpc``: ``on`` with its spans exported over OTLP/gRPC to the sink's gRPC port instead of
   OTLP/HTTP (only the spans: the metrics still go over HTTP, where the chart's
   ``telemetry.protocol: grpc`` switches every signal);
+- ``store``: ``on`` with the trace view's store as well (TRACE_VIEW_ENABLED=true: every
+  request's spans also written to Redis), to see what keeping traces in the app costs;
 - ``on@NAME`` for each ``--tree NAME=PATH``: ``on`` run from another checkout of jiwoo (a
   git worktree of an older commit, say), to compare a change before and after in one run.
 
@@ -59,7 +61,9 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--smoke", action="store_true", help="a short run on little data that records nothing")
     parser.add_argument(
-        "--variants", default="off,on,stock", help="comma-separated: off, on, sampled, grpc, stock (--smoke: off,on)"
+        "--variants",
+        default="off,on,stock",
+        help="comma-separated: off, on, sampled, grpc, store, stock (--smoke: off,on)",
     )
     parser.add_argument(
         "--sample-ratio", type=float, default=0.1, help="the share of traces the sampled variant records"
@@ -90,9 +94,9 @@ def main() -> None:
     if not 0 <= args.sample_ratio <= 1:
         parser.error(f"--sample-ratio is a share of traces, from 0 to 1; not {args.sample_ratio}")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(variants) - {"off", "on", "sampled", "grpc", "stock"}
+    unknown = set(variants) - {"off", "on", "sampled", "grpc", "store", "stock"}
     if unknown or "off" not in variants:
-        parser.error(f"--variants takes off (always), on, sampled, grpc and stock; not {sorted(unknown)}")
+        parser.error(f"--variants takes off (always), on, sampled, grpc, store and stock; not {sorted(unknown)}")
     variants += [f"on@{name}" for name in args.trees]
 
     base = base_env(args.database_url)

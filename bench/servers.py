@@ -53,7 +53,7 @@ def mode_env(
     sample_ratio: float = 0.1,
     grpc_url: str | None = None,
 ) -> dict:
-    """The environment of a variant's mode (off, on, sampled, grpc or stock) on top of ``base_env``."""
+    """The environment of a variant's mode (off, on, sampled, grpc, store or stock) on top of ``base_env``."""
     if mode == "off":
         return {**base, "OTEL_SDK_DISABLED": "true", "RECENT_ACTIVITY_ENABLED": "false", "DJANGO_REQUEST_LOG": "false"}
     env = {
@@ -72,6 +72,8 @@ def mode_env(
         if not grpc_url:
             raise ValueError("the grpc variant needs the sink's OTLP/gRPC address (grpc_url)")
         env.update({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": grpc_url})
+    if mode == "store":
+        env["TRACE_VIEW_ENABLED"] = "true"
     if mode == "stock":
         # What the zero-code instrumentation needs to export to the same sink over OTLP/HTTP.
         env.update(
@@ -159,7 +161,7 @@ class Server:
 
 
 def variant_server(variant: str, env: dict, log_path: Path, trees: dict[str, Path]) -> Server:
-    """The server for one variant: off, on, sampled, grpc, stock or on@NAME (the tree named NAME)."""
+    """The server for one variant: off, on, sampled, grpc, store, stock or on@NAME (the tree named NAME)."""
     mode, _, tree_name = variant.partition("@")
     return Server(env, log_path, tree=trees[tree_name] if tree_name else ROOT, stock=mode == "stock")
 

@@ -32,7 +32,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from pydantic import ConfigDict, Field
 
-from observability import telemetry
+from observability import telemetry, trace_store
 
 logger = logging.getLogger("jiwoo.browser")
 
@@ -311,7 +311,11 @@ def span_processor():
 
 
 def export(spans: list[ReadableSpan]) -> int:
-    """Queue the spans on the browser's own processor; how many were queued (0 when export is off)."""
+    """Queue the spans on the browser's own processor, and give them to the trace view's store
+    where it runs; how many were queued for export (0 when export is off)."""
+    store = trace_store.store()
+    if store is not None:
+        store.store_spans(spans)
     processor = span_processor()
     if processor is None:
         return 0

@@ -33,6 +33,10 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
+# gunicorn's most: the longest request the API's schema allows (a search of 200 characters, each
+# up to 12 bytes percent-encoded, and its page parameters) reaches the app, which answers a longer
+# one with its own JSON 400. Beyond it gunicorn answers 414 itself (the OpenAPI document says so).
+limit_request_line = 8190
 # Recycle workers now and then so that a slow leak cannot grow without bound.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = max_requests // 10

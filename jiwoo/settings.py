@@ -121,6 +121,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+# Files browsers ask for at the site's root (the icon), served by WhiteNoise like static files.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 if not STATIC_MANIFEST:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 
@@ -293,6 +295,14 @@ RECENT_ACTIVITY_BACKGROUND = env.bool("RECENT_ACTIVITY_BACKGROUND", default=True
 RECENT_LOGS_MAX = env.int("RECENT_LOGS_MAX", default=1000)
 RECENT_LOGS_USER_MAX = env.int("RECENT_LOGS_USER_MAX", default=200)
 RECENT_ACTIVITY_KEY = f"{REDIS_KEY_PREFIX}:recent-activity"
+# The trace view (/logs/traces/<id>/): each request's spans kept in Redis for its owner
+# (observability/trace_store.py). Unset: on where no traces endpoint is configured (make run, a
+# deployment without a collector), off beside OTLP export, where Tempo holds the traces.
+TRACE_VIEW_ENABLED = env.bool("TRACE_VIEW_ENABLED", default=None)
+TRACE_VIEW_MAX_TRACES = env.int("TRACE_VIEW_MAX_TRACES", default=500)
+TRACE_VIEW_MAX_SPANS = env.int("TRACE_VIEW_MAX_SPANS", default=200)
+TRACE_VIEW_MAX_ATTRIBUTE_LENGTH = env.int("TRACE_VIEW_MAX_ATTRIBUTE_LENGTH", default=1024)
+TRACE_VIEW_TTL_SECONDS = env.int("TRACE_VIEW_TTL_SECONDS", default=24 * 3600)
 # Grafana Explore links from the activity page (optional): the base URL and datasource uids.
 GRAFANA_URL = env.str("GRAFANA_URL", default="")
 GRAFANA_TEMPO_UID = env.str("GRAFANA_TEMPO_UID", default="tempo")

@@ -4,4 +4,7 @@ from logs_app import views
 
 app_name = "logs"
 
-urlpatterns = [path("", views.recent_activity_page, name="recent")]
+urlpatterns = [
+    path("", views.recent_activity_page, name="recent"),
+    path("traces/<str:trace_id>/", views.trace_page, name="trace"),
+]

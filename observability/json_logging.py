@@ -125,6 +125,13 @@ def logging_config(*, level: str = "INFO", service_name: str = "jiwoo") -> dict:
             "filters": ["context", "client_errors"],
         }
     }
+    # A request's warnings, kept with its trace for the trace view (observability/trace_store.py);
+    # nothing is kept while no trace store runs in the process.
+    handlers["trace_view"] = {
+        "class": "observability.trace_store.TraceLogHandler",
+        "level": "WARNING",
+        "filters": ["context", "client_errors"],
+    }
     if telemetry.log_export_enabled():
         # Uses the logger provider that telemetry.setup() installs (a proxy until then).
         handlers["otlp"] = {"class": "opentelemetry.sdk._logs.LoggingHandler", "filters": ["context", "client_errors"]}

@@ -68,6 +68,17 @@ def traces_exported() -> bool:
     return not sdk_disabled() and _exporter_wanted("TRACES")
 
 
+def trace_view_enabled() -> bool:
+    """Whether this process keeps its traces in Redis for the trace view (TRACE_VIEW_ENABLED;
+    unset: where no traces endpoint is configured, as under make run)."""
+    from django.conf import settings
+
+    if sdk_disabled():
+        return False
+    chosen = settings.TRACE_VIEW_ENABLED
+    return not _exporter_wanted("TRACES") if chosen is None else chosen
+
+
 def log_export_enabled() -> bool:
     """OTLP log export: off unless OTEL_LOGS_EXPORTER=otlp (Promtail already ships stdout)."""
     return not sdk_disabled() and _exporter_wanted("LOGS", default="none")
@@ -145,6 +156,8 @@ def setup() -> bool:
     tracer_provider.add_span_processor(_span_counter)
     if _exporter_wanted("TRACES"):
         tracer_provider.add_span_processor(BatchSpanProcessor(otlp_exporter("TRACES")))
+    if trace_view_enabled():
+        _start_trace_store(tracer_provider)
     trace.set_tracer_provider(tracer_provider)
 
     readers = []
@@ -161,6 +174,16 @@ def setup() -> bool:
     set_global_response_propagator(TraceResponsePropagator())
     _instrument_libraries()
     return True
+
+
+def _start_trace_store(tracer_provider) -> None:
+    """The trace view's store: a span processor, told each request's owner by request_completed."""
+    from observability import trace_store
+    from observability.signals import request_completed
+
+    store = trace_store.start()
+    tracer_provider.add_span_processor(store)
+    request_completed.connect(trace_store.on_request_completed, dispatch_uid="trace-store-owner")
 
 
 def own_batch_span_processor():

@@ -9,7 +9,6 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from observability.context import RequestStory, story_bound
 from observability.json_logging import ContextFilter, JsonFormatter, logging_config
-from observability.telemetry import DroppedTelemetryFilter
 
 
 @pytest.fixture
@@ -99,31 +98,11 @@ def test_hostile_input_stays_inside_one_json_string(emit, hostile):
 
 
 def test_logging_config_sends_everything_to_one_json_handler():
+    """One JSON handler for every record; the trace view's handler only keeps a request's warnings."""
     config = logging_config(level="INFO", service_name="svc")
 
-    assert config["root"]["handlers"] == ["stdout"]
+    assert config["root"]["handlers"] == ["stdout", "trace_view"]
+    assert config["handlers"]["trace_view"]["level"] == "WARNING"
     assert config["loggers"]["gunicorn.access"]["level"] == "CRITICAL"
     for name in ("django", "django.server", "gunicorn.error"):
         assert config["loggers"][name]["handlers"] == []
-
-
-def test_dropped_telemetry_is_counted_not_repeated():
-    dropped = DroppedTelemetryFilter(interval_seconds=60)
-
-    def warn():
-        record = logging.LogRecord(
-            "opentelemetry", logging.WARNING, __file__, 1, "Queue full, dropping %s.", ("Span",), None
-        )
-        return dropped.filter(record), record
-
-    first_passed, first = warn()
-    later = [warn()[0] for _ in range(50)]
-
-    assert first_passed
-    assert first.getMessage().startswith("1 span(s) dropped")
-    assert first.event == "telemetry.dropped"
-    assert not any(later)
-    dropped.interval_seconds = 0
-    passed, summary = warn()
-    assert passed
-    assert summary.dropped == 51

@@ -48,6 +48,7 @@
   var source = root.getAttribute("data-source");
   var ownPath = new URL(source, window.location.href).pathname;
   var interval = parseInt(root.getAttribute("data-interval-ms"), 10) || 5000;
+  var traceViewLink = root.getAttribute("data-trace-view-link") || "";
   var traceLink = root.getAttribute("data-trace-link") || "";
   var logsLink = root.getAttribute("data-logs-link") || "";
 
@@ -81,11 +82,13 @@
     return td;
   }
 
-  function link(href, child, className) {
+  function link(href, child, className, sameTab) {
     var a = document.createElement("a");
     a.href = href;
-    a.target = "_blank";
-    a.rel = "noopener";
+    if (!sameTab) {
+      a.target = "_blank";
+      a.rel = "noopener";
+    }
     if (className) {
       a.className = className;
     }
@@ -102,13 +105,22 @@
     var code = document.createElement("code");
     code.className = "trace-id";
     code.textContent = traceId;
-    if (!traceLink) {
+    // As the server draws it: the id opens the trace view when it runs, else Grafana's trace.
+    if (traceViewLink) {
+      td.appendChild(link(traceViewLink.split(PLACEHOLDER).join(traceId), code, "", true));
+      if (traceLink) {
+        td.appendChild(document.createTextNode(" "));
+        td.appendChild(link(traceLink.split(PLACEHOLDER).join(traceId), text("tempo"), "small"));
+      }
+    } else if (traceLink) {
+      td.appendChild(link(traceLink.split(PLACEHOLDER).join(traceId), code));
+    } else {
       td.appendChild(code);
-      return;
     }
-    td.appendChild(link(traceLink.split(PLACEHOLDER).join(traceId), code));
-    td.appendChild(document.createTextNode(" "));
-    td.appendChild(link(logsLink.split(PLACEHOLDER).join(traceId), text("logs"), "small"));
+    if (logsLink) {
+      td.appendChild(document.createTextNode(" "));
+      td.appendChild(link(logsLink.split(PLACEHOLDER).join(traceId), text("logs"), "small"));
+    }
   }
 
   function buildRow(entry) {

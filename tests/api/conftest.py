@@ -12,7 +12,9 @@ PASSWORD = "a-long-Schemathesis-passw0rd"
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory):
-    server = AppServer(tmp_path_factory.mktemp("api"), workers=2)
+    # The relay's own limits, raised so that the fuzzer tests what the relay does, not its 429.
+    limits = {"BROWSER_TRACES_RATE_LIMIT_PER_SESSION": "100000", "BROWSER_TRACES_RATE_LIMIT_PER_ADDRESS": "100000"}
+    server = AppServer(tmp_path_factory.mktemp("api"), env=limits, workers=2)
     try:
         yield server.start(timeout=60)
     finally:

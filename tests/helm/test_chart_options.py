@@ -287,3 +287,16 @@ def test_the_log_shipper_is_restarted_only_when_its_server_stops_answering(shipp
         assert liveness["path"] == "/-/ready"
     assert container["readinessProbe"]["httpGet"]["port"] == liveness["port"]
     assert container["livenessProbe"]["failureThreshold"] * container["livenessProbe"]["periodSeconds"] >= 60
+
+
+def test_the_trace_view_is_the_apps_choice_unless_the_values_make_it():
+    """Unset, the app keeps traces for its trace view where it exports none; a value decides."""
+    default = one(render_set("default-values.yaml"), "ConfigMap", "jiwoo")["data"]
+    on = one(render({"telemetry": {"traceView": "true"}}), "ConfigMap", "jiwoo")["data"]
+    off = one(render({"telemetry": {"traceView": "false"}}), "ConfigMap", "jiwoo")["data"]
+
+    assert "TRACE_VIEW_ENABLED" not in default
+    assert on["TRACE_VIEW_ENABLED"] == "true"
+    assert off["TRACE_VIEW_ENABLED"] == "false"
+    with pytest.raises(HelmValuesError, match="traceView"):
+        render({"telemetry": {"traceView": "yes"}})

@@ -1,0 +1,226 @@
+"""The trace store against the SDK: spans in, the stored JSON out, with its caps and expiry."""
+
+import logging
+
+import orjson
+import pytest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+
+from core.redis import get_redis
+from observability import trace_store
+from observability.trace_store import TraceStore, trace_read
+
+
+@pytest.fixture
+def store():
+    """A TraceStore on a tracer provider of the test's own; flushed and shut down after."""
+    processor = TraceStore(schedule_delay_millis=50)
+    provider = TracerProvider(resource=Resource({"service.name": "jiwoo"}))
+    provider.add_span_processor(processor)
+    processor.tracer = provider.get_tracer("test")
+    yield processor
+    provider.shutdown()
+
+
+def hex_id(span) -> str:
+    return format(span.get_span_context().trace_id, "032x")
+
+
+def request(store, *, children: int = 2, attributes: dict | None = None):
+    """A server span with SQL children, as a request makes them; its trace id."""
+    tracer = store.tracer
+    with tracer.start_as_current_span("GET messages/", kind=SpanKind.SERVER, attributes=attributes) as server:
+        for number in range(children):
+            with tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT) as sql:
+                sql.set_attribute("db.system", "postgresql")
+                sql.set_attribute("db.statement", "SELECT %s FROM t WHERE id = %s")
+                sql.set_attribute("test.number", number)
+    return hex_id(server)
+
+
+def stored(store, trace_id: str) -> dict:
+    assert store.force_flush()
+    found = trace_read(trace_id)
+    assert found is not None, f"trace {trace_id} was not stored"
+    return found
+
+
+def test_a_request_is_stored_whole(store):
+    trace_id = request(store)
+
+    first = stored(store, trace_id)
+
+    assert first["owner"] is None  # nobody told it whose request it was: staff's only
+    assert [span["name"] for span in first["spans"]] == ["SELECT", "SELECT", "GET messages/"]
+    server = first["spans"][-1]
+    assert server["parent_span_id"] is None
+    assert server["kind"] == "server"
+    assert server["service_name"] == "jiwoo"
+    assert server["status"] == "unset"
+    assert server["end_ns"] >= server["start_ns"]
+    assert {span["parent_span_id"] for span in first["spans"][:2]} == {server["span_id"]}
+    assert first["spans"][0]["attributes"]["db.statement"] == "SELECT %s FROM t WHERE id = %s"
+
+
+def test_the_owner_told_during_the_request_is_stored_with_it(store):
+    tracer = store.tracer
+    with tracer.start_as_current_span("POST messages/", kind=SpanKind.SERVER) as server:
+        store.remember_owner(hex_id(server), 7)
+
+    assert stored(store, hex_id(server))["owner"] == 7
+
+
+def test_nothing_is_written_before_the_request_ends(store):
+    tracer = store.tracer
+    with tracer.start_as_current_span("GET", kind=SpanKind.SERVER) as server:
+        with tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT):
+            pass
+        assert store.force_flush()
+        assert trace_read(hex_id(server)) is None
+
+    assert len(stored(store, hex_id(server))["spans"]) == 2
+
+
+def test_no_query_string_header_or_stack_is_kept_and_values_are_cut(store, settings):
+    settings.TRACE_VIEW_MAX_ATTRIBUTE_LENGTH = 10
+    tracer = store.tracer
+    with tracer.start_as_current_span("GET", kind=SpanKind.SERVER) as server:
+        server.set_attributes(
+            {
+                "url.query": "q=secret+words",
+                "url.full": "http://x/messages/?q=secret",
+                "http.request.header.cookie": ("sessionid=abc",),
+                "http.route": "messages/and/a/long/route",
+            }
+        )
+        try:
+            raise ValueError("broken")
+        except ValueError as exc:
+            server.record_exception(exc)
+            server.set_status(Status(StatusCode.ERROR))
+
+    span = stored(store, hex_id(server))["spans"][0]
+    text = orjson.dumps(span).decode()
+
+    assert "secret" not in text
+    assert "sessionid" not in text
+    assert span["attributes"] == {"url.full": "http://x/m", "http.route": "messages/a"}
+    assert span["status"] == "error"
+    assert [event["name"] for event in span["events"]] == ["exception"]
+    assert span["events"][0]["attributes"]["exception.type"] == "ValueError"
+    assert span["events"][0]["attributes"]["exception.message"] == "broken"
+    assert "exception.stacktrace" not in text
+
+
+def test_a_trace_keeps_at_most_its_span_cap(store, settings):
+    settings.TRACE_VIEW_MAX_SPANS = 5
+
+    trace_id = request(store, children=20)
+
+    assert len(stored(store, trace_id)["spans"]) == 5
+
+
+def test_only_the_newest_traces_are_kept_and_older_ones_go_whole(store, settings):
+    settings.TRACE_VIEW_MAX_TRACES = 3
+    trace_ids = []
+    for _ in range(6):
+        trace_ids.append(request(store, children=1))
+        assert store.force_flush()  # one batch each, in order
+
+    assert [trace_read(trace_id) is not None for trace_id in trace_ids] == [False] * 3 + [True] * 3
+    leftovers = [key for key in get_redis().scan_iter(match=f"*:trace:{trace_ids[0]}:*")]
+    assert leftovers == []
+    assert get_redis().zcard(f"{settings.REDIS_KEY_PREFIX}:traces") == 3
+
+
+def test_every_stored_trace_expires(store, settings):
+    settings.TRACE_VIEW_TTL_SECONDS = 120
+    trace_id = request(store, children=1)
+    store.remember_owner(trace_id, 1)
+    stored(store, trace_id)
+
+    keys = list(get_redis().scan_iter(match=f"*:trace:{trace_id}:*"))
+
+    assert keys
+    assert all(0 < get_redis().ttl(key) <= 120 for key in keys)
+
+
+def test_a_request_left_out_leaves_nothing(store):
+    tracer = store.tracer
+    with tracer.start_as_current_span("GET traces/", kind=SpanKind.SERVER) as server:
+        with tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT):
+            pass
+        store.leave_out(server.get_span_context().trace_id)
+
+    assert store.force_flush()
+    assert trace_read(hex_id(server)) is None
+
+
+def test_the_warnings_of_a_request_are_kept_with_its_trace(store, monkeypatch):
+    monkeypatch.setattr(trace_store, "_store", store)
+    handler = trace_store.TraceLogHandler(level=logging.WARNING)
+    tracer = store.tracer
+    with tracer.start_as_current_span("GET", kind=SpanKind.SERVER) as server:
+        record = logging.LogRecord("jiwoo.request", logging.WARNING, __file__, 1, "statement cancelled", None, None)
+        record.trace_id, record.event = hex_id(server), "db.statement_timeout"
+        handler.handle(record)
+
+    logs = stored(store, hex_id(server))["logs"]
+
+    assert logs == [
+        {
+            "level": "WARNING",
+            "logger": "jiwoo.request",
+            "message": "statement cancelled",
+            "event": "db.statement_timeout",
+        }
+    ]
+
+
+def test_relayed_spans_join_their_trace(store):
+    tracer = store.tracer
+    with tracer.start_as_current_span("GET", kind=SpanKind.SERVER) as server:
+        pass
+    with tracer.start_as_current_span("documentLoad", context=set_span_in_context(server)) as browser:
+        pass
+    # The relay hands over the browser's spans as they are; here one made locally stands in.
+    store.store_spans([browser])
+
+    names = sorted(span["name"] for span in stored(store, hex_id(server))["spans"])
+
+    assert "documentLoad" in names
+
+
+def test_without_redis_spans_are_lost_and_requests_go_on(store, redis_down, caplog):
+    trace_id = request(store)
+
+    store.force_flush()
+
+    assert any(getattr(r, "event", None) == "trace_view.write_failed" for r in caplog.records)
+    assert trace_id  # the request itself ran to its end
+
+
+def test_a_malformed_id_reads_nothing():
+    assert trace_read("not-a-trace-id") is None
+    assert trace_read("A" * 32) is None
+
+
+def test_the_store_runs_where_no_traces_endpoint_is_configured(monkeypatch, settings):
+    from observability import telemetry
+
+    settings.TRACE_VIEW_ENABLED = None
+    monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    assert telemetry.trace_view_enabled()
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    assert not telemetry.trace_view_enabled()
+
+    settings.TRACE_VIEW_ENABLED = True
+    assert telemetry.trace_view_enabled()
+
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert not telemetry.trace_view_enabled()
