@@ -1,7 +1,7 @@
 """The Message: what a user saves, lists and searches."""
 
 from django.conf import settings
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -54,7 +54,10 @@ class Message(models.Model):
         related_name="messages",
         verbose_name=_("author"),
     )
-    text = models.TextField(_("text"), validators=[MaxLengthValidator(MAX_TEXT_LENGTH)])
+    # No NUL character: PostgreSQL cannot store one in text, and no message needs one.
+    text = models.TextField(
+        _("text"), validators=[MaxLengthValidator(MAX_TEXT_LENGTH), ProhibitNullCharactersValidator()]
+    )
     # Derived from text on save; kept so both SQLite and PostgreSQL search it the same way.
     search_text = models.TextField(editable=False, default="")
     created_at = models.DateTimeField(_("created"), default=timezone.now)

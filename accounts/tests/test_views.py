@@ -1,3 +1,5 @@
+"""Sign-up, log-in, log-out and the pages that need a log-in."""
+
 from http import HTTPStatus
 
 import pytest
@@ -85,12 +87,6 @@ def test_logout_is_post_only_and_logs_out(alice_client):
     assert alice_client.get(MESSAGES).url.startswith(LOGIN)
 
 
-def test_front_door_redirects_by_login_state(client, user):
-    assert client.get("/").url == LOGIN
-    client.force_login(user)
-    assert client.get("/").url == MESSAGES
-
-
 def test_pages_need_a_login(client):
     for url in (MESSAGES, reverse("logs:recent")):
         response = client.get(url)
@@ -118,3 +114,40 @@ def test_signup_is_the_requests_event_after_its_log_in(client, password, caplog)
     request_line = next(r for r in caplog.records if r.name == "jiwoo.request")
     assert request_line.action == "user.signup"
     assert request_line.user == "erin"
+
+
+def test_sign_ups_per_address_are_limited(client, settings, password, sign_up):
+    settings.SIGNUP_RATE_LIMIT = 2
+    for number in range(2):
+        assert sign_up(client, f"user{number}", password).status_code == HTTPStatus.FOUND
+        client.post("/accounts/logout/")
+
+    refused = sign_up(client, "user2", password)
+
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "Too many accounts" in refused.content.decode()
+    # From another address it still works.
+    assert sign_up(client, "user3", password).status_code == HTTPStatus.TOO_MANY_REQUESTS
+    other = client.__class__(REMOTE_ADDR="192.0.2.9")
+    assert sign_up(other, "user3", password).status_code == HTTPStatus.FOUND
+
+
+def test_a_name_taken_in_another_case_at_the_same_moment_is_a_form_error(
+    client, settings, password, monkeypatch, sign_up
+):
+    """Two sign-ups together: both pass the form's check, the database refuses the second."""
+    from django.contrib.auth.forms import UserCreationForm
+    from django.contrib.auth.models import User
+
+    settings.SIGNUP_RATE_LIMIT = 1
+    monkeypatch.setattr(UserCreationForm, "clean_username", lambda form: form.cleaned_data["username"])
+    User.objects.create_user("alice", password=password)  # the other request's insert
+
+    response = sign_up(client, "Alice", password)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "A user with that username already exists." in response.content.decode()
+    assert list(User.objects.values_list("username", flat=True)) == ["alice"]
+    # The failed sign-up gave its place back.
+    other = client.__class__()
+    assert sign_up(other, "bob", password).status_code == HTTPStatus.FOUND

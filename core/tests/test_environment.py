@@ -1,9 +1,9 @@
-"""Credentials from files: NAME_FILE stands in for NAME, never beside it."""
+"""The environment: NAME_FILE stands in for NAME, never beside it; the service name as OpenTelemetry reads it."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from core.environment import env, secret
+from core.environment import env, secret, service_name
 
 
 def test_a_file_stands_in_for_its_variable(monkeypatch, tmp_path):
@@ -51,3 +51,21 @@ def test_without_either_the_default_is_used(monkeypatch):
 
     assert secret("JIWOO_TEST_KEY") == ""
     assert secret("JIWOO_TEST_KEY", default="fallback") == "fallback"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "jiwoo"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "team=a,service.name=from-attributes"}, "from-attributes"),
+        ({"OTEL_SERVICE_NAME": "from-name", "OTEL_RESOURCE_ATTRIBUTES": "service.name=other"}, "from-name"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=with%20space"}, "with space"),
+    ],
+)
+def test_service_name_follows_the_specification(monkeypatch, env, expected):
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    assert service_name() == expected

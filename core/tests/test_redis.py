@@ -1,7 +1,8 @@
-"""The circuit breaker bounds what a Redis that accepts connections but never answers costs."""
+"""The Redis pool: the breaker bounds what a silent Redis costs; without Redis all but recent activity works."""
 
 import socket
 import time
+from http import HTTPStatus
 
 import pytest
 from django.conf import settings
@@ -57,3 +58,23 @@ def test_the_real_redis_is_not_affected():
         assert get_redis().ping()
     except RedisError:  # pragma: no cover - says what is wrong instead of a bare failure
         pytest.fail(f"Redis at {settings.REDIS_URL} must be running for the tests")
+
+
+@pytest.mark.django_db
+class TestRedisUnreachable:
+    """REDIS_URL at a closed port: everything but recent activity works, and fast."""
+
+    def test_pages_still_work(self, client, user, password, redis_down):
+        response = client.post("/accounts/login/", {"username": user.username, "password": password})
+        assert response.status_code == HTTPStatus.FOUND
+
+        saved = client.post("/messages/", {"text": "saved while redis is down"}, follow=True)
+        assert saved.status_code == HTTPStatus.OK
+        assert [m.text for m in saved.context["page"]] == ["saved while redis is down"]
+
+    def test_no_request_takes_longer_than_the_timeout_budget(self, alice_client, redis_down, settings):
+        budget = settings.REDIS_TIMEOUT_SECONDS + 0.05
+        for url in ("/messages/", "/logs/", "/api/logs/recent", "/api/messages"):
+            started = time.perf_counter()
+            alice_client.get(url)
+            assert time.perf_counter() - started < budget, url

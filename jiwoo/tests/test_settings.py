@@ -3,9 +3,17 @@ PostgreSQL connection that a transaction-mode pooler can carry."""
 
 import json
 import os
+import secrets
 import subprocess
 import sys
+from http import HTTPStatus
 from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from messages_app.models import Message
+from messages_app.services import message_create
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,3 +97,142 @@ def test_sqlite_keeps_its_own_transactions():
 
     assert settings["engine"] == "django.db.backends.sqlite3"
     assert not settings["atomic"]
+
+
+# What the settings secure on every page: CSRF, escaping, the security headers, no inline script.
+
+UNSAFE = [
+    ("post", "/messages/", {"text": "x"}),
+    ("post", "/messages/{pk}/delete/", {}),
+    ("post", "/accounts/logout/", {}),
+    ("post", "/accounts/signup/", {"username": "z", "password1": "A-long-passw0rd", "password2": "A-long-passw0rd"}),
+    ("post", "/accounts/login/", {"username": "alice", "password": "x"}),
+    ("post", "/accounts/password/", {}),
+    ("post", "/i18n/setlang/", {"language": "ko"}),
+    ("post", "/api/messages", '{"text": "x"}'),
+    ("delete", "/api/messages/{pk}", None),
+    ("post", "/api/otlp/v1/traces", '{"resourceSpans": []}'),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "url", "data"), UNSAFE)
+def test_every_unsafe_method_needs_the_csrf_token(user, method, url, data):
+    message = message_create(author=user, text="keep me")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.get("/messages/")  # a csrftoken cookie exists, but the request does not carry it
+    target = url.format(pk=message.pk)
+
+    if isinstance(data, str):
+        response = getattr(client, method)(target, data, content_type="application/json")
+    else:
+        response = getattr(client, method)(target, data or {})
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert Message.objects.filter(pk=message.pk).exists()
+    assert Message.objects.count() == 1
+    if target.startswith("/api/"):
+        assert response.json()["error"]
+    else:
+        assert "The form could not be verified" in response.content.decode()
+        assert 'href="/static/css/jiwoo.css"' in response.content.decode()
+
+
+@pytest.mark.django_db
+class TestEscaping:
+    """Whatever a user types is shown as text on every page that shows it."""
+
+    PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+    def test_messages_page_and_search_box(self, alice_client, user):
+        message_create(author=user, text=self.PAYLOAD)
+
+        listed = alice_client.get("/messages/").content.decode()
+        searched = alice_client.get("/messages/", {"q": self.PAYLOAD}).content.decode()
+
+        for content in (listed, searched):
+            assert self.PAYLOAD not in content
+            assert "&lt;script&gt;alert(2)&lt;/script&gt;" in content
+
+    def test_activity_page_escapes_recorded_paths(self, client, staff_user):
+        client.force_login(staff_user)
+        client.get("/<script>alert(3)</script>/")
+
+        content = client.get("/logs/").content.decode()
+
+        assert "<script>alert(3)</script>" not in content
+        assert "&lt;script&gt;alert(3)&lt;/script&gt;" in content
+
+    def test_admin_escapes_message_text(self, client, user):
+        from django.contrib.auth import get_user_model
+
+        message_create(author=user, text="<script>alert(2)</script>")
+        admin = get_user_model().objects.create_superuser("root", password="x-admin-Passw0rd")
+        client.force_login(admin)
+
+        content = client.get("/admin/messages_app/message/").content.decode()
+
+        assert "<script>alert(2)</script>" not in content
+        assert "&lt;script&gt;alert(2)&lt;/script&gt;" in content
+
+
+@pytest.mark.django_db
+def test_security_headers_on_every_page(client, user):
+    client.force_login(user)
+    for url in ("/messages/", "/logs/", "/accounts/password/", "/no-such-page/"):
+        response = client.get(url)
+        policy = response["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+        assert "'unsafe-inline'" not in directives["script-src"], url
+        assert "'unsafe-eval'" not in directives["script-src"], url
+        assert directives["frame-ancestors"] == "'none'"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_no_page_has_an_inline_script(alice_client, user):
+    message_create(author=user, text="hello")
+    for url in ("/messages/", "/logs/", "/accounts/password/"):
+        content = alice_client.get(url).content.decode()
+        assert content.count("<script") == content.count('<script src="/static/'), url
+
+
+# The production settings: check --deploy passes, and no start without a secret key.
+
+
+def run_settings(env: dict, code: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "OTEL_"))}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "jiwoo.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_settings_pass_check_deploy_and_are_secure():
+    key = secrets.token_urlsafe(50)
+    result = run_settings(
+        {"DJANGO_SECRET_KEY": key, "DJANGO_ALLOWED_HOSTS": "jiwoo.example.com"},
+        "import django, sys; django.setup(); from django.conf import settings as s;"
+        "from django.core.management import call_command;"
+        "call_command('check', '--deploy', '--fail-level', 'WARNING');"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0,"
+        " s.SECURE_SSL_REDIRECT, s.DEBUG)",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True True True True False"
+    assert "System check identified no issues" in result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_settings({}, "import django; django.setup()")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr

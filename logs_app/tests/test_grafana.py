@@ -1,7 +1,7 @@
+"""Grafana links: a trace in Tempo and its logs in Loki, or none without GRAFANA_URL."""
+
 import json
 from urllib.parse import parse_qs, urlparse
-
-import pytest
 
 from logs_app.grafana import grafana_links
 
@@ -30,16 +30,3 @@ def test_links_open_the_trace_in_tempo_and_its_logs_in_loki(settings):
     assert trace_pane["queries"][0]["query"] == TRACE_ID
     assert logs_pane["datasource"] == "loki-uid"
     assert logs_pane["queries"][0]["expr"] == f'{{service_name="{settings.SERVICE_NAME}"}} | trace_id="{TRACE_ID}"'
-
-
-@pytest.mark.django_db
-def test_the_activity_page_links_trace_ids(alice_client, user, settings):
-    settings.GRAFANA_URL = "https://grafana.example.com"
-    from logs_app.store import activity_write
-
-    activity_write([{"path": "/messages/", "user": "alice", "trace_id": TRACE_ID, "status": 200}], [user.pk])
-
-    content = alice_client.get("/logs/").content.decode()
-
-    assert 'href="https://grafana.example.com/explore?' in content
-    assert f'<code class="trace-id">{TRACE_ID}</code></a>' in content

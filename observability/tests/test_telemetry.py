@@ -1,29 +1,15 @@
+"""The SDK in each process: resource, exporters, instrumentations, flushing, dropped telemetry counted once."""
+
+import logging
 import os
 import subprocess
 import sys
 
 import pytest
+from opentelemetry import metrics, trace
 
-from core.environment import service_name
 from observability import telemetry
-
-
-@pytest.mark.parametrize(
-    ("env", "expected"),
-    [
-        ({}, "jiwoo"),
-        ({"OTEL_RESOURCE_ATTRIBUTES": "team=a,service.name=from-attributes"}, "from-attributes"),
-        ({"OTEL_SERVICE_NAME": "from-name", "OTEL_RESOURCE_ATTRIBUTES": "service.name=other"}, "from-name"),
-        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=with%20space"}, "with space"),
-    ],
-)
-def test_service_name_follows_the_specification(monkeypatch, env, expected):
-    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
-    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-
-    assert service_name() == expected
+from observability.telemetry import DroppedTelemetryFilter
 
 
 def test_resource_carries_the_attributes_and_lets_the_environment_override(monkeypatch):
@@ -52,10 +38,35 @@ def test_resource_carries_the_attributes_and_lets_the_environment_override(monke
 def test_traces_are_exported_only_to_a_configured_endpoint(monkeypatch, env, wanted):
     for key in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER"):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
 
-    assert telemetry._exporter_wanted("TRACES") is wanted
+    assert telemetry.traces_exported() is wanted
+
+
+@pytest.mark.parametrize(
+    ("env", "exported"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "true"}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_TRACES_EXPORTER": "none"}, False),
+    ],
+)
+def test_traces_exported_follows_the_otel_variables(monkeypatch, env, exported):
+    for name in (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_SDK_DISABLED",
+        "OTEL_TRACES_EXPORTER",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    assert telemetry.traces_exported() is exported
 
 
 def test_grpc_protocol_picks_the_grpc_exporter(monkeypatch):
@@ -85,8 +96,11 @@ def test_http_protobuf_is_the_default(monkeypatch):
 def test_disabled_sdk_starts_nothing(monkeypatch):
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
 
+    tracer_provider, meter_provider = trace.get_tracer_provider(), metrics.get_meter_provider()
+
     assert telemetry.setup() is False
-    assert telemetry._providers == []
+    assert trace.get_tracer_provider() is tracer_provider
+    assert metrics.get_meter_provider() is meter_provider
 
 
 def test_log_export_is_off_by_default(monkeypatch):
@@ -103,7 +117,7 @@ from opentelemetry.instrumentation.django import DjangoInstrumentor
 from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 
 from core.environment import service_name
 from observability import telemetry
@@ -169,3 +183,25 @@ def test_force_flush_flushes_every_provider_whatever_one_answers(monkeypatch, an
 
     assert telemetry.force_flush() is expected
     assert all(provider.flushed for provider in providers)
+
+
+def test_dropped_telemetry_is_counted_not_repeated():
+    dropped = DroppedTelemetryFilter(interval_seconds=60)
+
+    def warn():
+        record = logging.LogRecord(
+            "opentelemetry", logging.WARNING, __file__, 1, "Queue full, dropping %s.", ("Span",), None
+        )
+        return dropped.filter(record), record
+
+    first_passed, first = warn()
+    later = [warn()[0] for _ in range(50)]
+
+    assert first_passed
+    assert first.getMessage().startswith("1 span(s) dropped")
+    assert first.event == "telemetry.dropped"
+    assert not any(later)
+    dropped.interval_seconds = 0
+    passed, summary = warn()
+    assert passed
+    assert summary.dropped == 51

@@ -1,4 +1,4 @@
-"""On PostgreSQL the search is served by the pg_trgm index, for Korean and English words of three characters or more."""
+"""The migrations' search indexes: on PostgreSQL pg_trgm serves words of 3+ characters, with no pending list."""
 
 import io
 import os

@@ -1,8 +1,9 @@
-"""The background writer: off the request's path, batched, newest first, bounded."""
+"""The activity store: capped lists newest first, who reads what, and the background writer (batched, bounded)."""
 
 import time
 
 import pytest
+from django.urls import reverse
 
 from logs_app import store
 from logs_app.store import ActivityWriter, activity_recent, activity_write
@@ -164,3 +165,45 @@ def test_a_users_own_list_is_capped_by_its_own_setting(settings):
 
     assert len(activity_recent(limit=100, user_id=ALICE)) == 3
     assert len(activity_recent(limit=100)) == 10
+
+
+@pytest.mark.django_db
+def test_the_cap_holds(alice_client, user, settings):
+    settings.RECENT_LOGS_MAX = 5
+    for number in range(8):
+        alice_client.get("/messages/", {"page": number + 1})
+
+    everyone = activity_recent(limit=100)
+    own = activity_recent(limit=100, user_id=user.pk)
+
+    assert len(everyone) == 5
+    assert len(own) == 5
+    assert everyone[0]["path"] == "/messages/"
+
+
+@pytest.mark.django_db
+def test_staff_see_everyone_and_others_only_themselves(client, user, other_user, staff_user):
+    client.force_login(user)
+    client.get("/messages/", {"q": "from-alice"})
+    client.force_login(other_user)
+    client.get("/messages/", {"q": "from-bob"})
+
+    bob_sees = client.get(reverse("logs:recent")).context["entries"]
+    bob_api = client.get("/api/logs/recent").json()["results"]
+    client.force_login(staff_user)
+    staff_api = client.get("/api/logs/recent", {"limit": 200}).json()["results"]
+
+    assert {e["user"] for e in bob_sees} == {"bob"}
+    assert {e["user"] for e in bob_api} == {"bob"}
+    assert {"alice", "bob"} <= {e["user"] for e in staff_api}
+
+
+@pytest.mark.django_db
+def test_staff_still_see_everyones_entries_with_usernames(client, user, staff_user):
+    client.force_login(user)
+    client.get("/messages/")
+    client.force_login(staff_user)
+
+    entries = client.get("/logs/").context["entries"]
+
+    assert {"alice"} <= {e["user"] for e in entries}

@@ -1,46 +1,53 @@
-"""Spraying, look-alike names, sign-up floods, password-change guessing, what is kept of a username."""
+"""Log-in lockouts (django-axes as accounts/lockout.py sets it up) and what is kept of a username tried."""
 
 from http import HTTPStatus
 
 import pytest
 from axes.models import AccessAttempt
+from django.urls import reverse
 
 from accounts.lockout import username_for_records
 
 pytestmark = pytest.mark.django_db
+LOGIN = "/accounts/login/"
 
 
-def sign_up(client, username, password):
-    return client.post("/accounts/signup/", {"username": username, "password1": password, "password2": password})
+def failed_login(client, username, address):
+    return client.post(LOGIN, {"username": username, "password": "wrong-password"}, REMOTE_ADDR=address)
 
 
-@pytest.mark.parametrize("username", ["\u0430lice", "p\u0430ypal", "j\u0456woo"])  # with a Cyrillic a, a and i
-def test_look_alike_usernames_are_refused(client, password, username):
-    response = sign_up(client, username, password)
+class TestLoginThrottling:
+    def test_repeated_failures_lock_that_username_and_address_out(self, client, user, password, settings, caplog):
+        caplog.set_level("INFO", logger="jiwoo.events")
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            assert failed_login(client, user.username, "10.0.0.1").status_code == HTTPStatus.OK
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert "look-alike" in response.content.decode()
+        locked = failed_login(client, user.username, "10.0.0.1")
+        even_right = client.post(LOGIN, {"username": user.username, "password": password}, REMOTE_ADDR="10.0.0.1")
 
+        assert locked.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert "Too many failed log-ins" in locked.content.decode()
+        assert even_right.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        failures = [r for r in caplog.records if getattr(r, "event", None) == "user.login_failed"]
+        assert len(failures) >= settings.AXES_FAILURE_LIMIT
+        assert failures[-1].locked_out is True
+        assert all(r.username_tried == user.username for r in failures)
 
-@pytest.mark.parametrize("username", ["alice2", "김민준", "jiwoo_42", "ölçü"])
-def test_names_in_one_script_or_without_look_alikes_are_fine(client, password, username):
-    assert sign_up(client, username, password).status_code == HTTPStatus.FOUND
+    def test_the_right_password_from_elsewhere_still_works(self, client, user, password, settings):
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            failed_login(client, user.username, "10.0.0.1")
 
+        response = client.post(LOGIN, {"username": user.username, "password": password}, REMOTE_ADDR="10.0.0.2")
 
-def test_sign_ups_per_address_are_limited(client, settings, password):
-    settings.SIGNUP_RATE_LIMIT = 2
-    for number in range(2):
-        assert sign_up(client, f"user{number}", password).status_code == HTTPStatus.FOUND
-        client.post("/accounts/logout/")
+        assert response.status_code == HTTPStatus.FOUND
+        assert response.url == reverse("messages:list")
 
-    refused = sign_up(client, "user2", password)
-
-    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
-    assert "Too many accounts" in refused.content.decode()
-    # From another address it still works.
-    assert sign_up(client, "user3", password).status_code == HTTPStatus.TOO_MANY_REQUESTS
-    other = client.__class__(REMOTE_ADDR="192.0.2.9")
-    assert sign_up(other, "user3", password).status_code == HTTPStatus.FOUND
+    def test_the_lockout_page_is_translated(self, client, user, settings):
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            response = client.post(
+                LOGIN, {"username": user.username, "password": "x"}, REMOTE_ADDR="10.0.0.9", HTTP_ACCEPT_LANGUAGE="ko"
+            )
+        assert "로그인 실패가 너무 많습니다" in response.content.decode()
 
 
 def test_password_spraying_from_one_address_is_locked_out(client, settings, make_user, password):
@@ -101,27 +108,6 @@ def test_the_csrf_token_is_not_kept_in_the_attempts_table(user):
     assert "alice" not in attempt.post_data
 
 
-def test_the_old_password_check_is_throttled_and_each_failure_is_an_event(alice_client, settings, password, caplog):
-    settings.PASSWORD_CHANGE_FAILURE_LIMIT = 3
-    new = "Another-long-passw0rd"
-    for _ in range(3):
-        wrong = alice_client.post(
-            "/accounts/password/", {"old_password": "guess", "new_password1": new, "new_password2": new}
-        )
-        assert wrong.status_code == HTTPStatus.OK
-
-    right = alice_client.post(
-        "/accounts/password/", {"old_password": password, "new_password1": new, "new_password2": new}
-    )
-
-    assert right.status_code == HTTPStatus.OK  # refused: the form again, with the lock's error
-    assert "Too many wrong passwords" in right.content.decode()
-    events = [getattr(r, "event", None) for r in caplog.records]
-    assert events.count("user.password_change_failed") == 3
-    assert "user.password_change_locked" in events
-    assert "user.password_change" not in events
-
-
 def test_failures_during_a_lockout_do_not_grow_the_attempts_row(client, user, settings):
     settings.AXES_FAILURE_LIMIT = 2
     for _ in range(2):
@@ -133,35 +119,6 @@ def test_failures_during_a_lockout_do_not_grow_the_attempts_row(client, user, se
         assert locked.status_code == HTTPStatus.TOO_MANY_REQUESTS
 
     assert len(AccessAttempt.objects.get(username="alice").post_data) == size
-
-
-def test_a_name_taken_in_another_case_at_the_same_moment_is_a_form_error(client, settings, password, monkeypatch):
-    """Two sign-ups together: both pass the form's check, the database refuses the second."""
-    from django.contrib.auth.forms import UserCreationForm
-    from django.contrib.auth.models import User
-
-    settings.SIGNUP_RATE_LIMIT = 1
-    monkeypatch.setattr(UserCreationForm, "clean_username", lambda form: form.cleaned_data["username"])
-    User.objects.create_user("alice", password=password)  # the other request's insert
-
-    response = sign_up(client, "Alice", password)
-
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert "A user with that username already exists." in response.content.decode()
-    assert list(User.objects.values_list("username", flat=True)) == ["alice"]
-    # The failed sign-up gave its place back.
-    other = client.__class__()
-    assert sign_up(other, "bob", password).status_code == HTTPStatus.FOUND
-
-
-def test_the_database_holds_one_account_per_name_in_any_case(password):
-    from django.contrib.auth.models import User
-    from django.db import IntegrityError, transaction
-
-    User.objects.create_user("alice", password=password)
-
-    with pytest.raises(IntegrityError), transaction.atomic():
-        User.objects.create_user("ALICE", password=password)
 
 
 def test_a_name_longer_than_any_username_is_no_account_whatever_it_begins_with(make_user):

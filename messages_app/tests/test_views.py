@@ -1,14 +1,17 @@
+"""The messages pages: the list with its compose form and search box, deleting, the front door."""
+
 from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
 
-from messages_app.models import Message
+from messages_app.models import MAX_SEARCH_WORDS, Message
 from messages_app.services import message_create
 
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("messages:list")
+LOGIN = reverse("accounts:login")
 
 
 def test_saving_a_message_redirects_with_a_flash_and_lists_it(alice_client, user):
@@ -102,3 +105,33 @@ def test_a_page_past_the_end_shows_the_last_page_when_searching(alice_client, us
 
     assert page.number == 2
     assert len(page.object_list) == 5
+
+
+def test_the_page_shows_the_limit_and_the_error(alice_client):
+    many = " ".join(f"w{number}" for number in range(MAX_SEARCH_WORDS + 1))
+
+    help_page = alice_client.get(LIST).content.decode()
+    refused = alice_client.get(LIST, {"q": many})
+
+    assert f"at most {MAX_SEARCH_WORDS} different words" in help_page
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert "Search for at most" in refused.content.decode()
+    assert f'value="{many}"' in refused.content.decode()  # what was typed stays in the box
+
+
+@pytest.mark.parametrize("query", ["", "needle"])
+def test_a_page_number_past_any_database_integer_shows_the_last_page(alice_client, user, query):
+    for number in range(25):
+        message_create(author=user, text=f"needle {number}")
+
+    response = alice_client.get(LIST, {"q": query, "page": "9223372036854775807"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["page"].number == 2
+    assert len(response.context["page"].object_list) == 5
+
+
+def test_front_door_redirects_by_login_state(client, user):
+    assert client.get("/").url == LOGIN
+    client.force_login(user)
+    assert client.get("/").url == LIST

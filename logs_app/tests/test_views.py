@@ -1,4 +1,4 @@
-"""The live activity view's server side: what static/js/activity.js reads from the page."""
+"""The recent-activity page: its table, its states, its Grafana links and what static/js/activity.js reads."""
 
 import re
 from http import HTTPStatus
@@ -68,3 +68,35 @@ def test_the_live_strings_are_translated(alice_client):
 
     assert attribute(html, "data-text-live") == "실시간: 몇 초마다 새로 고침"
     assert attribute(html, "data-text-hidden") == "탭이 숨겨져 있어 일시 중지됨"
+
+
+def test_activity_page_shows_the_table(alice_client):
+    alice_client.get("/messages/")
+
+    response = alice_client.get(reverse("logs:recent"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert "<table" in response.content.decode()
+    assert response.context["entries"][0]["route"] == "messages:list"
+
+
+def test_activity_page_says_unavailable_and_api_answers_503(alice_client, redis_down):
+    page = alice_client.get(reverse("logs:recent"))
+    api = alice_client.get("/api/logs/recent")
+
+    assert page.status_code == HTTPStatus.OK
+    assert "Recent activity is unavailable" in page.content.decode()
+    assert api.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "unavailable" in api.json()["error"]
+
+
+def test_the_activity_page_links_trace_ids(alice_client, user, settings):
+    settings.GRAFANA_URL = "https://grafana.example.com"
+    from logs_app.store import activity_write
+
+    activity_write([{"path": "/messages/", "user": "alice", "trace_id": TRACE_ID, "status": 200}], [user.pk])
+
+    content = alice_client.get("/logs/").content.decode()
+
+    assert 'href="https://grafana.example.com/explore?' in content
+    assert f'<code class="trace-id">{TRACE_ID}</code></a>' in content

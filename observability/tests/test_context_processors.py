@@ -1,39 +1,15 @@
-"""Pages carry the server span as <meta name="traceparent"> (and load the browser SDK) only when spans are exported."""
+"""Every page's trace context: the trace id, and the server span as traceparent only when spans are exported."""
 
 import re
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from observability import context_processors, telemetry
+from observability import context_processors
 
 pytestmark = pytest.mark.django_db
 
 TRACEPARENT = re.compile(r'<meta name="traceparent" content="00-([0-9a-f]{32})-([0-9a-f]{16})-01">')
-
-
-@pytest.mark.parametrize(
-    ("env", "exported"),
-    [
-        ({}, False),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
-        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "true"}, False),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_TRACES_EXPORTER": "none"}, False),
-    ],
-)
-def test_traces_exported_follows_the_otel_variables(monkeypatch, env, exported):
-    for name in (
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_SDK_DISABLED",
-        "OTEL_TRACES_EXPORTER",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-    assert telemetry.traces_exported() is exported
 
 
 def test_traceparent_is_the_active_span_when_exported(monkeypatch, rf):
