@@ -34,6 +34,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_answer(process: subprocess.Popen, url: str, timeout: float, log_text, name: str) -> None:
+    """Wait until ``url`` answers 200 while ``process`` runs; a clear error with its log otherwise.
+
+    A worker still importing the app may take seconds to answer: the wait ends as soon as it does.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log_text()}")
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer {url} in {timeout} s:\n{log_text()}")
+
+
 class FreshDatabase:
     """A database of its own for one server: SQLite under tmp_path, or a new PostgreSQL database."""
 
@@ -119,18 +137,7 @@ class AppServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log_text()}")
-            try:
-                # A worker still importing the app may take seconds to answer: wait for it.
-                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"gunicorn did not answer in {timeout} s:\n{self.log_text()}")
+        wait_for_answer(self.process, f"{self.url}/healthz", timeout, self.log_text, "gunicorn")
 
     def worker_pids(self) -> list[int]:
         return child_pids(self.process.pid)

@@ -59,6 +59,17 @@ def redis_client(url: str | None = None, password: str | None = None, **options)
     return redis.Redis.from_url(url or settings.REDIS_URL, **options)
 
 
+def terminate(process: subprocess.Popen | None, timeout: float = 10) -> None:
+    """Stop a process the test started: SIGTERM, then SIGKILL after ``timeout``; safe to call twice."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _wait(check, what: str, process: subprocess.Popen | None = None, timeout: float = START_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     last = None
@@ -156,13 +167,7 @@ class PgBouncer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         if getattr(self, "_log", None) is not None:
             self._log.close()
             self._log = None
@@ -233,13 +238,7 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
 
     def client(self) -> redis.Redis:
         options = {"ssl_ca_certs": str(self.ca)} if self.tls else {}

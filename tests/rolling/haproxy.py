@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from tests.appserver import free_port
-from tests.services import require
+from tests.services import require, terminate
 
 START_SECONDS = 30
 BACKEND = "app"
@@ -157,13 +157,7 @@ class HAProxy:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -7,14 +7,12 @@ import json
 import os
 import signal
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
-import requests
 from django.conf import settings
 
-from tests.appserver import PYTHON, ROOT, START_SECONDS
+from tests.appserver import PYTHON, ROOT, START_SECONDS, wait_for_answer
 
 
 def pod_environment(database_url: str, **extra: str) -> dict[str, str]:
@@ -82,17 +80,7 @@ class Pod:
             # A process group of its own, as a container is: SIGKILL reaches every worker.
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name}: gunicorn exited with {self.process.returncode}:\n{self.log_text()}")
-            try:
-                if requests.get(f"{self.url}/readyz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name}: not ready in {timeout} s:\n{self.log_text()}")
+        wait_for_answer(self.process, f"{self.url}/readyz", timeout, self.log_text, f"{self.name}: gunicorn")
 
     def terminate(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         """What the kubelet does after the preStop hook: ``sig`` to gunicorn's master (the
