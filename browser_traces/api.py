@@ -80,6 +80,7 @@ def relay_browser_traces(request, payload: TracesRequest):
         spans = parse_batch(payload)
     except RelayError as exc:
         raise ApiError(exc.status, exc.message) from None
-    export(spans)
+    user = getattr(request, "user", None)
+    export(spans, user_id=user.pk if user is not None and user.is_authenticated else None)
     log_clicks(spans)
     return HttpResponse(b'{"partialSuccess":{}}', content_type="application/json")

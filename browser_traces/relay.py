@@ -310,12 +310,15 @@ def span_processor():
     return _processor
 
 
-def export(spans: list[ReadableSpan]) -> int:
-    """Queue the spans on the browser's own processor, and give them to the trace view's store
-    where it runs; how many were queued for export (0 when export is off)."""
+def export(spans: list[ReadableSpan], user_id: int | None = None) -> int:
+    """Queue the spans on the browser's own processor, and give the trace view's store, where it
+    runs, those that join a trace of ``user_id``'s own (anyone can post spans under any trace id:
+    they may neither add to someone else's trace nor fill the store with traces of their own);
+    how many were queued for export (0 when export is off)."""
     store = trace_store.store()
     if store is not None:
-        store.store_spans(spans)
+        owned = trace_store.traces_owned_by({format(span.context.trace_id, "032x") for span in spans}, user_id)
+        store.store_spans([span for span in spans if format(span.context.trace_id, "032x") in owned])
     processor = span_processor()
     if processor is None:
         return 0

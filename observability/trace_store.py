@@ -291,6 +291,22 @@ class TraceLogHandler(logging.Handler):
         current.remember_log(trace_id, line)
 
 
+def traces_owned_by(trace_ids: set[str], user_id: int | None) -> set[str]:
+    """Those of ``trace_ids`` that are stored as ``user_id``'s (none for an anonymous user, or
+    when Redis cannot be reached): the browser's spans may only join their own user's traces."""
+    if user_id is None or not trace_ids:
+        return set()
+    ordered = sorted(trace_ids)
+    pipe = get_redis().pipeline(transaction=False)
+    for trace_id in ordered:
+        pipe.hget(_keys(trace_id)[1], "owner")
+    try:
+        owners = pipe.execute()
+    except RedisError:
+        return set()
+    return {trace_id for trace_id, owner in zip(ordered, owners, strict=True) if owner == str(user_id).encode()}
+
+
 class TraceUnavailable(Exception):
     """Redis could not be reached, so the trace cannot be read."""
 

@@ -324,3 +324,49 @@ def test_the_relay_is_in_the_api_schema(client):
     operation = schema["paths"]["/api/otlp/v1/traces"]["post"]
     assert {"200", "400", "403", "413", "415", "429"} <= set(operation["responses"])
     assert "requestBody" in operation
+
+
+@pytest.fixture
+def trace_view_store(monkeypatch):
+    """The trace view's store in this process, on a tracer provider of the test's own."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from observability import trace_store
+
+    store = trace_store.TraceStore(schedule_delay_millis=50)
+    provider = TracerProvider()
+    provider.add_span_processor(store)
+    monkeypatch.setattr(trace_store, "_store", store)
+    yield store
+    provider.shutdown()
+
+
+def test_the_browsers_spans_join_only_their_own_users_traces(browser, user, other_user, exported, trace_view_store):
+    """Anyone may post spans under any trace id: they join a stored trace only when it is the
+    poster's own, so nobody adds to another's trace or fills the store with traces of their own."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
+
+    from observability.trace_store import trace_read
+
+    now = time.time_ns()
+    context = SpanContext(int(TRACE_ID, 16), int(SERVER_SPAN_ID, 16), False, TraceFlags(TraceFlags.SAMPLED))
+    server = ReadableSpan(
+        "GET messages/", context, kind=SpanKind.SERVER, resource=Resource({}), start_time=now - 10**7, end_time=now
+    )
+    trace_view_store.remember_owner(TRACE_ID, user.pk)
+    trace_view_store.on_end(server)
+    assert trace_view_store.force_flush()
+    browser.force_login(other_user)
+    assert post(browser, page_load_batch()).status_code == HTTPStatus.OK
+    assert trace_view_store.force_flush()
+    foreign = [span["name"] for span in trace_read(TRACE_ID)["spans"]]
+
+    browser.force_login(user)
+    assert post(browser, page_load_batch()).status_code == HTTPStatus.OK
+    assert trace_view_store.force_flush()
+    own = [span["name"] for span in trace_read(TRACE_ID)["spans"]]
+
+    assert foreign == ["GET messages/"]
+    assert {"GET messages/", "documentLoad", "resourceFetch"} <= set(own)

@@ -76,3 +76,19 @@ def test_a_saved_messages_trace_is_a_waterfall_of_its_spans(new_page, live_app, 
     expect(page.locator(".trace-log")).to_contain_text("POST /messages/ 302")
     check_page(page, language, "trace-view")
     assert page.request.get(f"/api/traces/{trace_id}").status == 200
+
+
+def test_the_pages_own_trace_shows_the_browsers_spans_under_the_server_span(new_page, live_app):
+    """The browser's documentLoad, relayed, joins the trace of the page it loaded: the owner's."""
+    page = new_page()
+    sign_up(page, f"browser_{uuid.uuid4().hex[:8]}")
+    trace_id = page.locator('meta[name="traceparent"]').get_attribute("content").split("-")[1]
+    page.goto("/logs/")  # leaving the page sends its spans (the bundle flushes on pagehide)
+
+    reload_until(page, f"/logs/traces/{trace_id}/", lambda page, _: page.locator("li.span-browser").count() > 0)
+
+    server = page.locator("li.span-row.span-server.depth-0")
+    document_load = page.locator("li.span-browser").filter(has_text="documentLoad")
+    expect(document_load).to_have_count(1)
+    assert document_load.get_attribute("data-parent-span-id") == server.get_attribute("data-span-id")
+    expect(document_load.locator(".span-service")).to_contain_text("jiwoo-frontend")
