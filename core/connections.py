@@ -34,8 +34,8 @@ _REASONS = (
 )
 # Anything that could be a credential in a message: key=value pairs and a URL's user:password@.
 _CREDENTIALS = (
-    (re.compile(r"(password|passfile|sslpassword|sslkey)\s*=\s*\S+", re.IGNORECASE), r"\1=***"),
-    (re.compile(r"://([^:/@\s]+):[^@\s]*@"), r"://\1:***@"),
+    (re.compile(r"(password|passfile|sslpassword|sslkey)\s*=\s*('[^']*'|\"[^\"]*\"|\S+)", re.IGNORECASE), r"\1=***"),
+    (re.compile(r"://[^/@\s]*@"), r"://***@"),
 )
 
 

@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 _statement_timeout_ms: ContextVar[int] = ContextVar("jiwoo_statement_timeout_ms", default=0)
 
@@ -49,6 +50,8 @@ def database_config(url: str, *, password: str = "", conn_max_age: int = 60, con
     may run its FETCH on another server session), persistent connections checked before use.
     A password given on its own is used as it is: it never has to be URL-encoded into the URL.
     """
+    if not url:
+        raise ImproperlyConfigured("DATABASE_URL is set but empty: name a database, or unset it for SQLite.")
     config = environ.Env.db_url_config(url)
     options = config.setdefault("OPTIONS", {})
     if config["ENGINE"] == "django.db.backends.sqlite3":

@@ -30,7 +30,10 @@ class SecretFiles(environ.FileAwareMapping):
             value = super().__getitem__(key)
         except OSError as exc:
             raise ImproperlyConfigured(f"{file_key} names a file that cannot be read ({exc.strerror}).") from None
-        return value.removesuffix("\n").removesuffix("\r")
+        value = value.removesuffix("\n").removesuffix("\r")
+        if not value:
+            raise ImproperlyConfigured(f"{file_key} names an empty file: it should hold {key}.")
+        return value
 
 
 class Env(environ.Env):

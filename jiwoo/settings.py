@@ -235,6 +235,8 @@ DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=5.0
 # Redis holds the cache, the sessions' cached copy, the throttles, the message quota and recent
 # activity, through one connection pool with short timeouts and a circuit breaker (core/redis.py).
 REDIS_URL = secret("REDIS_URL", default="redis://127.0.0.1:6379/0")
+if not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_URL is set but empty: name a Redis, or unset it for 127.0.0.1:6379.")
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="jiwoo")
 REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.2)
 # Like DATABASE_PASSWORD: a password with "@" or "/" needs no encoding when given on its own.
@@ -300,7 +302,7 @@ RECENT_ACTIVITY_KEY = f"{REDIS_KEY_PREFIX}:recent-activity"
 # deployment without a collector), off beside OTLP export, where Tempo holds the traces.
 TRACE_VIEW_ENABLED = env.bool("TRACE_VIEW_ENABLED", default=None)
 TRACE_VIEW_MAX_TRACES = env.int("TRACE_VIEW_MAX_TRACES", default=500)
-TRACE_VIEW_MAX_SPANS = env.int("TRACE_VIEW_MAX_SPANS", default=200)
+TRACE_VIEW_MAX_SPANS = env.int("TRACE_VIEW_MAX_SPANS", default=100)
 TRACE_VIEW_MAX_ATTRIBUTE_LENGTH = env.int("TRACE_VIEW_MAX_ATTRIBUTE_LENGTH", default=1024)
 TRACE_VIEW_TTL_SECONDS = env.int("TRACE_VIEW_TTL_SECONDS", default=24 * 3600)
 # Grafana Explore links from the activity page (optional): the base URL and datasource uids.

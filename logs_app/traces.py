@@ -6,11 +6,21 @@ told there is none (a 404, so trace ids do not leak). The spans come from the tr
 them, come from logs_app's own store.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from logs_app.store import ActivityUnavailable, activity_recent_for
 from observability.trace_store import trace_read
 
 # How a span's bar is drawn: the database's and Redis' spans distinct from the rest.
 CATEGORIES = (("db.system", "postgresql", "sql"), ("db.system", "sqlite", "sql"), ("db.system", "redis", "redis"))
+STATUSES = {"ok": _("ok"), "error": _("error"), "unset": _("not set")}
+KINDS = {
+    "server": _("server"),
+    "client": _("client"),
+    "internal": _("internal"),
+    "producer": _("producer"),
+    "consumer": _("consumer"),
+}
 # Indentation stops here: deeper spans are drawn at this depth (the tree is in the order).
 MAX_DEPTH = 12
 
@@ -67,6 +77,7 @@ def waterfall(spans: list[dict]) -> list[dict]:
                 "children": len(children.get(span["span_id"], [])),
                 "exceptions": [_exception(event["attributes"]) for event in span["events"]],
                 "detail": _detail(span),
+                "status_label": STATUSES.get(span["status"], span["status"]),
             }
         )
         for child in children.get(span["span_id"], []):
@@ -91,7 +102,7 @@ def _detail(span: dict) -> str:
     statement = span["attributes"].get("db.statement") or span["attributes"].get("db.query.text")
     if isinstance(statement, str):
         return " ".join(statement.split())[:160]
-    return f"{span['service_name']} · {span['kind']}"
+    return f"{span['service_name']} · {KINDS.get(span['kind'], span['kind'])}"
 
 
 def _exception(attributes: dict) -> str:

@@ -1,7 +1,6 @@
 """The recent-activity page and the trace view: staff see everyone's, other users their own."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 
 from core.errors import allow_methods
@@ -48,8 +47,9 @@ def trace_page(request, trace_id: str):
         unavailable = True
     else:
         unavailable = False
-        if trace is None:
-            raise Http404("No such trace.")
+    if trace is None and not unavailable:
+        # An evicted or expired trace, the trace view's own request, someone else's: not here.
+        return render(request, "logs_app/trace.html", {"trace_id": trace_id, "missing": True}, status=404)
     return render(
         request,
         "logs_app/trace.html",

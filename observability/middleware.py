@@ -13,6 +13,7 @@ import logging
 import time
 
 from django.conf import settings
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from core.client import client_address
 from observability import telemetry
@@ -31,7 +32,13 @@ class RequestMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         with story_bound(new_story(request)) as story:
-            response = self.get_response(request)
+            if request.path.startswith(telemetry.TELEMETRY_PATH):
+                # The browser's telemetry is not the app's work: it has no server span, and its
+                # session and user lookups make no spans either (each would be a trace of its own).
+                with suppress_instrumentation():
+                    response = self.get_response(request)
+            else:
+                response = self.get_response(request)
             story_end(request, response, story, started)
         return response
 

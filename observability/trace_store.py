@@ -8,12 +8,17 @@ long lets a trace leave with its owner (the user whose request made it, from the
 middleware's ``request_completed``) and its warnings, and lets the trace view's own requests
 be left out whole. The browser's spans, relayed by browser_traces, join their trace directly.
 
-What one trace may take is bounded: TRACE_VIEW_MAX_SPANS spans, attribute values cut to
-TRACE_VIEW_MAX_ATTRIBUTE_LENGTH characters, an expiry of TRACE_VIEW_TTL_SECONDS; and the store
-keeps the newest TRACE_VIEW_MAX_TRACES traces, dropping older ones whole. Nothing secret is
-kept: no query string, header or cookie, and SQL as the instrumentation gives it, without its
-parameters. A Redis outage loses spans (the batch processor's full queue drops and counts
-them), never a request. docs/ARCHITECTURE.md, "The trace view".
+Only the traces of signed-in users' requests are kept: nobody but staff could read another's,
+and anyone could fill the store with them. A trace belongs to the user whose request made it,
+once: a later request that joins it (its traceparent names the trace) is kept only if it is the
+same user's, and the browser's spans only if they are (browser_traces checks). What the store
+may take is bounded: TRACE_VIEW_MAX_SPANS spans a trace (the server span first), each span's
+record at most MAX_SPAN_BYTES with attribute values cut to TRACE_VIEW_MAX_ATTRIBUTE_LENGTH,
+an expiry of TRACE_VIEW_TTL_SECONDS, and the newest TRACE_VIEW_MAX_TRACES traces, older ones
+dropped whole. Nothing secret is kept: no query string, header or cookie, no stack trace, and
+SQL as the instrumentation gives it, without its parameters. A Redis outage loses spans (the
+batch processor's full queue drops them, and the log counts them), never a request.
+docs/ARCHITECTURE.md, "The trace view".
 """
 
 import logging
@@ -23,9 +28,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import wraps
+from typing import NamedTuple
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -47,6 +54,8 @@ DROPPED_PREFIXES = ("http.request.header.", "http.response.header.")
 # Attributes that hold a URL or a request target: kept without their query string.
 URL_KEYS = {"url.full", "http.url", "http.target"}
 EVENT_KEYS = ("exception.type", "exception.message", "exception.escaped")
+# A stored span's JSON at most: attributes beyond it are left out (and counted).
+MAX_SPAN_BYTES = 2048
 STATUS = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
 
 
@@ -85,8 +94,27 @@ def clean_attributes(attributes, length: int, keep: Sequence[str] | None = None)
     return cleaned
 
 
-def span_record(span: ReadableSpan, length: int) -> dict:
-    """A finished span as the store keeps it (JSON)."""
+def span_record(span: ReadableSpan, length: int) -> bytes:
+    """A finished span as the store keeps it: JSON of at most MAX_SPAN_BYTES."""
+    record = _span_fields(span, length)
+    encoded = orjson.dumps(record)
+    if len(encoded) <= MAX_SPAN_BYTES:
+        return encoded
+    # Too big: keep the attributes that fit, in their order, and say how many were left out.
+    attributes, record["attributes"] = record["attributes"], {}
+    record["events"] = record["events"][:1]
+    budget = MAX_SPAN_BYTES - len(orjson.dumps(record)) - 48
+    for key, value in attributes.items():
+        size = len(orjson.dumps({key: value}))
+        if size > budget:
+            continue
+        record["attributes"][key] = value
+        budget -= size
+    record["attributes"]["jiwoo.dropped_attributes"] = len(attributes) - len(record["attributes"])
+    return orjson.dumps(record)
+
+
+def _span_fields(span: ReadableSpan, length: int) -> dict:
     parent = span.parent
     return {
         "span_id": format(span.context.span_id, "016x"),
@@ -106,43 +134,26 @@ def span_record(span: ReadableSpan, length: int) -> dict:
     }
 
 
+class Claim(NamedTuple):
+    """What a request's spans bring to their trace: whose request it was, and its warnings."""
+
+    trace_id: str
+    owner: int
+    logs: list[dict]
+
+
 class RedisTraceExporter(SpanExporter):
-    """Writes batches of spans to Redis: one pipeline for the batch, a second to drop the oldest
-    traces once there are more than TRACE_VIEW_MAX_TRACES."""
+    """Writes batches of spans to Redis: one round trip to learn who owns the traces the batch
+    claims, one to write, and one more to drop the oldest traces once there are more than
+    TRACE_VIEW_MAX_TRACES."""
 
     def __init__(self, store: "TraceStore") -> None:
         self.store = store
         self._failures = 0
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        by_trace: dict[str, list[ReadableSpan]] = {}
-        for span in spans:
-            by_trace.setdefault(format(span.context.trace_id, "032x"), []).append(span)
-        length = settings.TRACE_VIEW_MAX_ATTRIBUTE_LENGTH
-        ttl = settings.TRACE_VIEW_TTL_SECONDS
-        now = time.time()
-        pipe = get_redis().pipeline(transaction=False)
-        for trace_id, trace_spans in by_trace.items():
-            spans_key, meta_key, logs_key = _keys(trace_id)
-            records = [orjson.dumps(span_record(span, length)) for span in trace_spans]
-            pipe.rpush(spans_key, *records).ltrim(spans_key, 0, settings.TRACE_VIEW_MAX_SPANS - 1)
-            pipe.expire(spans_key, ttl)
-            meta = self.store.pop_meta(trace_id)
-            if meta is not None:
-                owner, logs = meta
-                pipe.hset(meta_key, "owner", "" if owner is None else str(owner)).expire(meta_key, ttl)
-                if logs:
-                    pipe.rpush(logs_key, *(orjson.dumps(log) for log in logs)).expire(logs_key, ttl)
-            pipe.zadd(_index_key(), {trace_id: now}, nx=True)
-        pipe.zremrangebyscore(_index_key(), "-inf", now - ttl)
-        pipe.zcard(_index_key())
         try:
-            stored = pipe.execute()[-1]
-            excess = stored - settings.TRACE_VIEW_MAX_TRACES
-            if excess > 0:
-                # The oldest traces go whole: their spans, owner and warnings.
-                dropped = [member.decode() for member, _ in get_redis().zpopmin(_index_key(), excess)]
-                get_redis().delete(*(key for trace_id in dropped for key in _keys(trace_id)))
+            self._write(self._kept(spans))
         except RedisError as exc:
             self._failures += 1
             if self._failures == 1 or self._failures % 100 == 0:
@@ -156,6 +167,60 @@ class RedisTraceExporter(SpanExporter):
         self._failures = 0
         return SpanExportResult.SUCCESS
 
+    def _kept(self, spans: Sequence[ReadableSpan]) -> dict[str, tuple[list[ReadableSpan], list[Claim]]]:
+        """The spans to write by trace, with the claims of the requests they came from. A
+        request's spans go to a trace nobody owns yet or that is its own user's; spans that came
+        with no request (the browser's, a late child) go where they are."""
+        segments: dict[object, list[ReadableSpan]] = {}
+        for span in spans:
+            segments.setdefault(self.store.segment_of(span), []).append(span)
+        claims = {root: self.store.pop_claim(root) for root in segments if root is not None}
+        claimed = sorted({claim.trace_id for claim in claims.values() if claim is not None})
+        pipe = get_redis().pipeline(transaction=False)
+        for trace_id in claimed:
+            pipe.hget(_keys(trace_id)[1], "owner")
+        owners = {trace_id: owner for trace_id, owner in zip(claimed, pipe.execute() if claimed else [], strict=True)}
+        kept: dict[str, tuple[list[ReadableSpan], list[Claim]]] = {}
+        for root, segment in segments.items():
+            trace_id = format(segment[0].context.trace_id, "032x")
+            claim = claims.get(root)
+            if claim is not None:
+                owner = str(claim.owner).encode()
+                if owners.get(trace_id) is None:
+                    owners[trace_id] = owner  # the first request of the trace: its user owns it
+                elif owners[trace_id] != owner:
+                    continue  # another user's trace: this request's spans are not kept there
+            spans_of_trace, claims_of_trace = kept.setdefault(trace_id, ([], []))
+            spans_of_trace.extend(segment)
+            if claim is not None:
+                claims_of_trace.append(claim)
+        return kept
+
+    def _write(self, kept: dict[str, tuple[list[ReadableSpan], list["Claim"]]]) -> None:
+        length = settings.TRACE_VIEW_MAX_ATTRIBUTE_LENGTH
+        ttl = settings.TRACE_VIEW_TTL_SECONDS
+        now = time.time()
+        pipe = get_redis().pipeline(transaction=False)
+        for trace_id, (trace_spans, claims) in kept.items():
+            spans_key, meta_key, logs_key = _keys(trace_id)
+            records = [span_record(span, length) for span in trace_spans]
+            pipe.rpush(spans_key, *records).ltrim(spans_key, 0, settings.TRACE_VIEW_MAX_SPANS - 1)
+            pipe.expire(spans_key, ttl)
+            if claims:
+                # The first request's user owns the trace for good.
+                pipe.hsetnx(meta_key, "owner", str(claims[0].owner)).expire(meta_key, ttl)
+                logs = [orjson.dumps(line) for claim in claims for line in claim.logs]
+                if logs:
+                    pipe.rpush(logs_key, *logs).ltrim(logs_key, 0, 19).expire(logs_key, ttl)
+                pipe.zadd(_index_key(), {trace_id: now}, nx=True)
+        pipe.zremrangebyscore(_index_key(), "-inf", now - ttl)
+        pipe.zcard(_index_key())
+        excess = pipe.execute()[-1] - settings.TRACE_VIEW_MAX_TRACES
+        if excess > 0:
+            # The oldest traces go whole: their spans, owner and warnings.
+            dropped = [member.decode() for member, _ in get_redis().zpopmin(_index_key(), excess)]
+            get_redis().delete(*(key for trace_id in dropped for key in _keys(trace_id)))
+
     def shutdown(self) -> None:
         return None
 
@@ -168,8 +233,10 @@ class TraceStore(SpanProcessor):
         self._open: OrderedDict[int, list[ReadableSpan]] = OrderedDict()
         self._owners: OrderedDict[str, int | None] = OrderedDict()
         self._logs: dict[str, list[dict]] = {}
-        self._left_out: OrderedDict[int, None] = OrderedDict()
-        self._meta: OrderedDict[str, tuple[int | None, list[dict]]] = OrderedDict()
+        self._left_out: OrderedDict[int, bool] = OrderedDict()
+        # A request's spans, by span id, point to their local root; its claim is kept by that root.
+        self._segments: OrderedDict[int, int] = OrderedDict()
+        self._claims: OrderedDict[int, Claim] = OrderedDict()
         self._batch = BatchSpanProcessor(
             exporter or RedisTraceExporter(self),
             max_queue_size=4096,
@@ -182,20 +249,25 @@ class TraceStore(SpanProcessor):
         with self._lock:
             if not _is_local_root(span):
                 waiting = self._open.setdefault(trace_id, [])
-                if len(waiting) < settings.TRACE_VIEW_MAX_SPANS:
+                if len(waiting) < settings.TRACE_VIEW_MAX_SPANS - 1:  # a place for the server span
                     waiting.append(span)
                 if len(self._open) > MAX_OPEN_TRACES:
                     self._open.popitem(last=False)
                 return
-            finished = [*self._open.pop(trace_id, []), span]
+            # The server span first: the span cap never cuts it.
+            finished = [span, *self._open.pop(trace_id, [])]
             hex_id = format(trace_id, "032x")
             owner, logs = self._owners.pop(hex_id, None), self._logs.pop(hex_id, [])
-            if trace_id in self._left_out:
-                del self._left_out[trace_id]
-                return
-            self._meta[hex_id] = (owner, logs)
-            if len(self._meta) > MAX_OPEN_TRACES:  # its spans were dropped on the way
-                self._meta.popitem(last=False)
+            if self._left_out.pop(trace_id, False) or owner is None:
+                return  # the trace view's own request, or nobody's: not kept
+            root = span.context.span_id
+            self._claims[root] = Claim(hex_id, owner, logs)
+            for each in finished:
+                self._segments[each.context.span_id] = root
+            while len(self._claims) > MAX_OPEN_TRACES:  # their spans were dropped on the way
+                self._claims.popitem(last=False)
+            while len(self._segments) > MAX_OPEN_TRACES * 50:
+                self._segments.popitem(last=False)
         for each in finished:
             self._batch.on_end(each)
 
@@ -222,14 +294,19 @@ class TraceStore(SpanProcessor):
     def leave_out(self, trace_id: int) -> None:
         """Store nothing of this trace (a request of the trace view itself)."""
         with self._lock:
-            self._left_out[trace_id] = None
+            self._left_out[trace_id] = True
             if len(self._left_out) > MAX_OPEN_TRACES:
                 self._left_out.popitem(last=False)
 
-    def pop_meta(self, trace_id: str) -> tuple[int | None, list[dict]] | None:
-        """The owner and warnings of a finished trace, once: the exporter writes them with its spans."""
+    def segment_of(self, span: ReadableSpan) -> int | None:
+        """The local root of the request a span came from; None for a span that came with none."""
         with self._lock:
-            return self._meta.pop(trace_id, None)
+            return self._segments.pop(span.context.span_id, None)
+
+    def pop_claim(self, root: int) -> Claim | None:
+        """The claim of a finished request, once: the exporter writes it with its spans."""
+        with self._lock:
+            return self._claims.pop(root, None)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._batch.force_flush(timeout_millis)
@@ -247,8 +324,18 @@ def store() -> TraceStore | None:
 
 
 def start() -> TraceStore:
-    """Make this process's trace store (telemetry.setup adds it to the tracer provider)."""
+    """Make this process's trace store (telemetry.setup adds it to the tracer provider); a
+    setting it cannot work with stops the start, saying which."""
     global _store
+    bounds = {
+        "TRACE_VIEW_MAX_TRACES": 1,
+        "TRACE_VIEW_MAX_SPANS": 2,
+        "TRACE_VIEW_MAX_ATTRIBUTE_LENGTH": 16,
+        "TRACE_VIEW_TTL_SECONDS": 60,
+    }
+    for name, least in bounds.items():
+        if getattr(settings, name) < least:
+            raise ImproperlyConfigured(f"{name} must be at least {least}, not {getattr(settings, name)}.")
     _store = TraceStore()
     return _store
 

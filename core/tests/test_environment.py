@@ -69,3 +69,12 @@ def test_service_name_follows_the_specification(monkeypatch, env, expected):
         monkeypatch.setenv(key, value)
 
     assert service_name() == expected
+
+
+def test_an_empty_file_is_refused_by_name(monkeypatch, tmp_path):
+    (tmp_path / "key").write_text("\n")
+    monkeypatch.delenv("JIWOO_TEST_KEY", raising=False)
+    monkeypatch.setenv("JIWOO_TEST_KEY_FILE", str(tmp_path / "key"))
+
+    with pytest.raises(ImproperlyConfigured, match="JIWOO_TEST_KEY_FILE names an empty file"):
+        secret("JIWOO_TEST_KEY")

@@ -9,6 +9,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from logs_app.traces import waterfall
 from observability import trace_store
+from observability.signals import request_completed
 from observability.trace_store import TraceStore, trace_read
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,10 @@ def store(monkeypatch):
     provider.add_span_processor(store)
     store.tracer = provider.get_tracer("test")
     monkeypatch.setattr(trace_store, "_store", store)
+    # As telemetry.setup connects it: whose request each trace is.
+    request_completed.connect(trace_store.on_request_completed, dispatch_uid="test-trace-store-owner")
     yield store
+    request_completed.disconnect(dispatch_uid="test-trace-store-owner")
     provider.shutdown()
 
 
@@ -187,3 +191,22 @@ def test_the_trace_views_own_requests_leave_no_trace(alice_client, user, store, 
 
     assert trace_read(format(viewing.get_span_context().trace_id, "032x")) is None
     assert trace_read(format(other_page.get_span_context().trace_id, "032x")) is not None
+
+
+def test_a_trace_that_is_not_kept_says_why(alice_client):
+    page = alice_client.get(f"/logs/traces/{'a' * 32}/")
+
+    assert page.status_code == HTTPStatus.NOT_FOUND
+    assert "This trace is not kept" in page.content.decode()
+    assert 'href="/logs/"' in page.content.decode()
+
+
+def test_the_trace_views_own_requests_link_nowhere_on_the_activity_page(alice_client, store):
+    with store.tracer.start_as_current_span("GET", kind=SpanKind.SERVER) as viewing:
+        alice_client.get(f"/logs/traces/{'b' * 32}/")
+    trace_id = format(viewing.get_span_context().trace_id, "032x")
+
+    html = alice_client.get("/logs/").content.decode()
+
+    assert f'<code class="trace-id">{trace_id}</code>' in html
+    assert f'href="/logs/traces/{trace_id}/"' not in html

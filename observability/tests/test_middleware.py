@@ -116,3 +116,23 @@ def test_the_activity_entry_is_filed_under_the_users_id(alice_client, user):
     alice_client.get("/messages/")
 
     assert activity_recent(limit=1, user_id=user.pk)[0]["user"] == "alice"
+
+
+@pytest.mark.parametrize(("path", "instrumented"), [("/api/otlp/v1/traces", False), ("/messages/", True)])
+def test_the_browsers_telemetry_makes_no_spans(rf, path, instrumented):
+    """The relay's requests have no server span; their session and user lookups make none either
+    (each would be a trace of its own in Tempo and in the trace view)."""
+    from django.http import HttpResponse
+    from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+    from observability.middleware import RequestMiddleware
+
+    seen = []
+
+    def view(request):
+        seen.append(is_instrumentation_enabled())
+        return HttpResponse()
+
+    RequestMiddleware(view)(rf.post(path))
+
+    assert seen == [instrumented]

@@ -157,3 +157,31 @@ def test_two_concurrent_runs_migrate_one_after_the_other(no_admin, monkeypatch):
     assert len(spans) == 2
     first, second = sorted(spans)
     assert first[1] <= second[0], "the two migrations overlapped"
+
+
+@postgresql_only
+def test_a_lock_lost_during_the_run_fails_loudly(no_admin, monkeypatch, caplog):
+    """The lock's connection killed while migrate runs (an idle timeout, a terminated backend):
+    the lock went with it, so the run says so instead of reporting success."""
+    holders = []
+    real_create = connections.create_connection
+
+    def create_connection(alias):
+        holder = real_create(alias)
+        holders.append(holder)
+        return holder
+
+    def terminate_the_lock_holder(name, **options):
+        with holders[0].cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (pid,) = cursor.fetchone()
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    monkeypatch.setattr(connections, "create_connection", create_connection)
+    monkeypatch.setattr(migrate_locked, "call_command", terminate_the_lock_holder)
+
+    with pytest.raises(CommandError, match="migration lock was lost"):
+        call_command("migrate_locked", interval=0.05)
+
+    assert "migrate.lock_lost" in events(caplog)

@@ -8,6 +8,8 @@
 
   var TRACE_ID = /^[0-9a-f]{32}$/;
   var PLACEHOLDER = "__trace_id__"; // logs_app.templatetags.activity.TRACE_ID_PLACEHOLDER
+  // The trace view's own requests keep no trace: their ids link nowhere in the app.
+  var TRACE_VIEW_ROUTES = /^(logs|api):trace$/;
   var NEW_FOR_MS = 30000;
   var MAX_BACKOFF_MS = 60000;
   var lang = document.documentElement.lang || undefined;
@@ -96,7 +98,7 @@
     return a;
   }
 
-  function traceCell(row, traceId) {
+  function traceCell(row, traceId, route) {
     var td = cell(row, "", "trace");
     if (!TRACE_ID.test(traceId || "")) {
       td.textContent = "—";
@@ -106,7 +108,7 @@
     code.className = "trace-id";
     code.textContent = traceId;
     // As the server draws it: the id opens the trace view when it runs, else Grafana's trace.
-    if (traceViewLink) {
+    if (traceViewLink && !TRACE_VIEW_ROUTES.test(route || "")) {
       td.appendChild(link(traceViewLink.split(PLACEHOLDER).join(traceId), code, "", true));
       if (traceLink) {
         td.appendChild(document.createTextNode(" "));
@@ -149,7 +151,7 @@
     cell(row, entry.event || "");
     cell(row, String(status));
     cell(row, (Number(entry.duration_ms) || 0).toFixed(1) + " ms", "num");
-    traceCell(row, entry.trace_id);
+    traceCell(row, entry.trace_id, entry.route);
     return row;
   }
 

@@ -1,20 +1,20 @@
 """Behind the Ingress each client keeps its own address: the app's rule, read through the rendered values.
 
 The chart's ConfigMap gives DJANGO_TRUSTED_PROXIES; the app's own parser and client_address
-(observability.context, which django-axes also uses for log-in throttling) read it here.
+(core.client, which django-axes also uses for log-in throttling) read it here.
 """
 
 import pytest
 from django.test import RequestFactory, override_settings
 
-from observability import context
+from core import client
 from tests.helm.chart import load_values, one, render, render_set
 
 INGRESS_POD = "10.244.3.17"  # an AKS pod address: the NGINX ingress controller's pod
 
 
 def trusted_networks(setting: str) -> tuple:
-    return context.trusted_networks(setting.split(","))
+    return client.trusted_networks(setting.split(","))
 
 
 def client_address(peer: str, forwarded_for: str | None, networks) -> str:
@@ -22,7 +22,7 @@ def client_address(peer: str, forwarded_for: str | None, networks) -> str:
     if forwarded_for is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
     with override_settings(TRUSTED_PROXIES=tuple(networks)):
-        return context.client_address(RequestFactory().get("/", **extra))
+        return client.client_address(RequestFactory().get("/", **extra))
 
 
 def proxies(objects) -> str:

@@ -17,11 +17,11 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connections
 
 from core.connections import failure_detail, failure_reason
 
@@ -77,11 +77,31 @@ def migration_lock(connection, *, timeout: float, interval: float) -> Iterator[N
             time.sleep(interval)
         logger.info("Migration lock taken.", extra={"event": "migrate.lock_taken", "waited": waited})
         yield
+        _still_held(connection)
     finally:
-        # Ending the transaction lets go of the lock.
-        connection.rollback()
-        connection.set_autocommit(True)
+        # Ending the transaction lets go of the lock (a connection that died took it already).
+        with suppress(DatabaseError):
+            connection.rollback()
+            connection.set_autocommit(True)
     logger.info("Migration lock released.", extra={"event": "migrate.lock_released"})
+
+
+def _still_held(connection) -> None:
+    """Fail loudly if the lock's connection died during the run (a pooler's or the server's idle
+    timeout, a terminated backend): the lock went with it, and another pod may have migrated too."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        logger.error(
+            "The migration lock was lost during the run: %s.",
+            failure_reason(exc),
+            extra={"event": "migrate.lock_lost", "detail": failure_detail(exc)},
+        )
+        raise CommandError(
+            f"The migration lock was lost during the run ({failure_reason(exc)}): another pod may have "
+            "migrated at the same time. Run migrate_locked again once the others are done."
+        ) from None
 
 
 class Command(BaseCommand):
