@@ -29,6 +29,9 @@ def plot(rows: list[dict], path: Path) -> None:
             positions = [scenarios.index(name) + index * width for name in names]
             axis.barh(positions, values, height=width, xerr=spread, label=variant, capsize=2)
         axis.axvline(1.0, color="black", linewidth=0.8)
+        # One wild round (a p99 of a fast request, say) would squash every bar to nothing: the
+        # axis follows the medians, and a longer whisker runs off its edge.
+        axis.set_xlim(0, max(1.2, 1.5 * max(row[f"{key}_ratio"] for row in rows)))
         axis.set_yticks([number + width * (len(variants) - 1) / 2 for number in range(len(scenarios))])
         axis.set_yticklabels(scenarios if key == "rps" else [])
         axis.invert_yaxis()

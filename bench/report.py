@@ -11,7 +11,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.stats import compare, page_over_post_cpu, summarise
+from bench.stats import compare, over_floor, page_over_post_cpu, summarise
 
 
 def versions() -> dict:
@@ -108,6 +108,22 @@ def markdown(report: dict) -> str:
                 f"| {row['scenario']} | {ratio_text(row, 'rps_ratio')} | {ratio_text(row, 'p99_ratio')} "
                 f"| {ratio_text(row, 'cpu_ratio')} |"
             )
+    if report.get("over_floor"):
+        per_span = [floor["us_per_span"] for floor in report["floors"]]
+        lines += [
+            "",
+            "What `on` adds to `off`'s CPU per request, over the floor (the request's spans as bare spans created "
+            "and exported by the library, measured in each round: "
+            f"{min(per_span):.0f} to {max(per_span):.0f} µs a span), within a round: median (min to max over rounds).",
+            "",
+            "| scenario | spans a request | added (µs) | floor (µs) | added ÷ floor |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for row in report["over_floor"]:
+            lines.append(
+                f"| {row['scenario']} | {row['spans_per_request']:.2f} | {row['added_us']:.0f} "
+                f"| {row['floor_us']:.0f} | {ratio_text(row, 'ratio')} |"
+            )
     if report.get("page_over_post_cpu"):
         cost = report["page_over_post_cpu"]
         lines += [
@@ -126,7 +142,7 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def assemble(args, variants: list[str], runs: list[dict], memory: dict | None) -> dict:
+def assemble(args, variants: list[str], runs: list[dict], memory: dict | None, floors: list[dict] = ()) -> dict:
     """The whole run, as latest.json keeps it: what ran where and how, every measurement, and the ratios."""
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -157,6 +173,8 @@ def assemble(args, variants: list[str], runs: list[dict], memory: dict | None) -
             if baseline not in ("off", "on", "sampled") and "on" in variants
         },
         "page_over_post_cpu": page_over_post_cpu(runs),
+        "floors": list(floors),
+        "over_floor": over_floor(runs, list(floors)),
         "runs": runs,
         "memory": memory,
     }

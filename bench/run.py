@@ -15,6 +15,8 @@ cancels out:
 - ``grpc``: ``on`` with its spans exported over OTLP/gRPC to the sink's gRPC port instead of
   OTLP/HTTP (only the spans: the metrics still go over HTTP, where the chart's
   ``telemetry.protocol: grpc`` switches every signal);
+- ``jiwoo-exporter`` and ``library-exporter``: ``on`` with its spans sent over OTLP/HTTP by
+  jiwoo's own exporter (observability/otlp_http.py) or by the library's (OTLP_SPAN_EXPORTER);
 - ``store``: ``on`` with the trace view's store as well (TRACE_VIEW_ENABLED=true: every
   request's spans also written to Redis), to see what keeping traces in the app costs;
 - ``on@NAME`` for each ``--tree NAME=PATH``: ``on`` run from another checkout of jiwoo (a
@@ -42,6 +44,10 @@ from bench.plot import plot
 from bench.report import assemble, markdown, save
 from bench.scenarios import SCENARIOS, measure, memory_run
 from bench.servers import base_env, free_port, running_sink
+from bench.span_cost import Floor
+
+# Bare spans measured for the floor in each round: a second or so of this machine's time.
+FLOOR_SPANS = 3000
 
 
 def main() -> None:
@@ -63,7 +69,8 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         default="off,on,stock",
-        help="comma-separated: off, on, sampled, grpc, store, stock (--smoke: off,on)",
+        help="comma-separated: off, on, sampled, grpc, store, jiwoo-exporter, library-exporter, stock "
+        "(--smoke: off,on)",
     )
     parser.add_argument(
         "--sample-ratio", type=float, default=0.1, help="the share of traces the sampled variant records"
@@ -94,21 +101,27 @@ def main() -> None:
     if not 0 <= args.sample_ratio <= 1:
         parser.error(f"--sample-ratio is a share of traces, from 0 to 1; not {args.sample_ratio}")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(variants) - {"off", "on", "sampled", "grpc", "store", "stock"}
-    if unknown or "off" not in variants:
-        parser.error(f"--variants takes off (always), on, sampled, grpc, store and stock; not {sorted(unknown)}")
+    known = {"off", "on", "sampled", "grpc", "store", "jiwoo-exporter", "library-exporter", "stock"}
+    if (unknown := set(variants) - known) or "off" not in variants:
+        parser.error(f"--variants takes off (always) and any of {sorted(known - {'off'})}; not {sorted(unknown)}")
     variants += [f"on@{name}" for name in args.trees]
 
     base = base_env(args.database_url)
     prepare_database(args.database_url, base, args.messages, args.primary_messages)
     runs: list[dict] = []
+    floors: list[dict] = []
     grpc_port = free_port()
     args.grpc_url = f"http://127.0.0.1:{grpc_port}"
     with running_sink(grpc_port=grpc_port) as sink_url, tempfile.TemporaryDirectory(prefix="jiwoo-bench-") as workdir:
         # Round by round, every scenario in each: a round's numbers were all taken close together,
         # so ratios within a round (a variant against off, the page against a POST) hold while
         # the machine drifts.
+        floor = Floor(sink_url)
+        floor.per_span(500)  # the exporter's connection and the code warmed up, not measured
         for round_number in range(args.rounds):
+            # The floor of this round: what one bare span costs, created and exported by the library.
+            floors.append({"round": round_number + 1, "us_per_span": floor.per_span(FLOOR_SPANS)})
+            print(f"round {round_number + 1}: the floor is {floors[-1]['us_per_span']:.1f} µs CPU a span", flush=True)
             for name in args.scenario or SCENARIOS:
                 for mode in variants:
                     result = measure(name, SCENARIOS[name], mode, args, base, sink_url, Path(workdir))
@@ -119,9 +132,10 @@ def main() -> None:
                         f"{result['cpu_us_per_request']:6.0f} µs CPU/req",
                         flush=True,
                     )
+        floor.close()
         memory = memory_run(args, base, sink_url, Path(workdir)) if args.memory_seconds else None
 
-    report = assemble(args, variants, runs, memory)
+    report = assemble(args, variants, runs, memory, floors)
     table = markdown(report)
     print("\n" + table)
     if args.smoke:

@@ -44,7 +44,7 @@ def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: st
     env = mode_env(base, mode.partition("@")[0], sink_url, args.on_env, args.sample_ratio, args.grpc_url)
     with variant_server(mode, env, log_path, args.trees) as server:
         cookie, csrf = server.session_for(scenario["user"])
-        wrk(server, scenario, args.warmup, args.connections, cookie, csrf)
+        warmup = wrk(server, scenario, args.warmup, args.connections, cookie, csrf)
         cpu_before = server.cpu_seconds()
         result = wrk(server, scenario, args.duration, args.connections, cookie, csrf)
         cpu = server.cpu_seconds() - cpu_before
@@ -77,6 +77,8 @@ def measure(name: str, scenario: dict, mode: str, args, base: dict, sink_url: st
         "spans_created": spans_ended,
         "spans_received": sink_after["spans"] - sink_before["spans"] if mode != "off" else 0,
         "spans_dropped": spans_dropped,
+        # Spans a request, over the server's whole life (the log-in's few spans count too).
+        "spans_per_request": spans_ended / (warmup["requests"] + result["requests"]) if result["requests"] else 0.0,
     }
 
 

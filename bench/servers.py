@@ -53,7 +53,8 @@ def mode_env(
     sample_ratio: float = 0.1,
     grpc_url: str | None = None,
 ) -> dict:
-    """The environment of a variant's mode (off, on, sampled, grpc, store or stock) on top of ``base_env``."""
+    """The environment of a variant's mode (off, on, sampled, grpc, store, jiwoo-exporter,
+    library-exporter or stock) on top of ``base_env``."""
     if mode == "off":
         return {**base, "OTEL_SDK_DISABLED": "true", "RECENT_ACTIVITY_ENABLED": "false", "DJANGO_REQUEST_LOG": "false"}
     env = {
@@ -74,6 +75,9 @@ def mode_env(
         env.update({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": grpc_url})
     if mode == "store":
         env["TRACE_VIEW_ENABLED"] = "true"
+    if mode in ("jiwoo-exporter", "library-exporter"):
+        # Spans over OTLP/HTTP through jiwoo's own exporter or the library's, whichever is the default.
+        env["OTLP_SPAN_EXPORTER"] = mode.split("-")[0]
     if mode == "stock":
         # What the zero-code instrumentation needs to export to the same sink over OTLP/HTTP.
         env.update(

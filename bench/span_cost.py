@@ -25,15 +25,53 @@ def cost_per_span(exporter, batch_size: int, spans: int) -> float:
         BatchSpanProcessor(exporter, max_queue_size=max(spans, batch_size), max_export_batch_size=batch_size)
     )
     tracer = provider.get_tracer("span-cost")
-    attributes = {f"attribute.{number}": f"value-{number}" for number in range(12)}
     started = time.process_time()
+    make_spans(tracer, spans)
+    provider.shutdown()
+    return (time.process_time() - started) / spans * 1e6
+
+
+def make_spans(tracer, spans: int) -> None:
+    """``spans`` bare spans with a dozen attributes each, a little apart as a request makes them."""
     for number in range(spans):
-        with tracer.start_as_current_span("GET /messages/", attributes=attributes):
+        with tracer.start_as_current_span("GET /messages/", attributes=ATTRIBUTES):
             pass
         if number % 5 == 0:
             time.sleep(0.0002)
-    provider.shutdown()
-    return (time.process_time() - started) / spans * 1e6
+
+
+ATTRIBUTES = {f"attribute.{number}": f"value-{number}" for number in range(12)}
+
+
+class Floor:
+    """The floor, measured again and again in a process that also does other work: bare spans
+    through a tracer provider of their own, in batches of 64 (jiwoo's), exported by the library's
+    OTLP/HTTP exporter to ``sink_url`` over one connection that stays open between measurements."""
+
+    def __init__(self, sink_url: str, batch_size: int = 64) -> None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        self.provider = TracerProvider(shutdown_on_exit=False)
+        self.provider.add_span_processor(
+            BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=f"{sink_url}/v1/traces"),
+                max_queue_size=20_000,
+                max_export_batch_size=batch_size,
+            )
+        )
+        self.tracer = self.provider.get_tracer("span-cost")
+
+    def per_span(self, spans: int) -> float:
+        """µs of CPU (every thread of the process) per span, created and exported, flushed at the end."""
+        started = time.process_time()
+        make_spans(self.tracer, spans)
+        self.provider.force_flush()
+        return (time.process_time() - started) / spans * 1e6
+
+    def close(self) -> None:
+        self.provider.shutdown()
 
 
 def encoding_cost(batches: int = 200) -> float:

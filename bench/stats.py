@@ -81,3 +81,40 @@ def summarise(runs: list[dict]) -> list[dict]:
             }
         )
     return rows
+
+
+def over_floor(runs: list[dict], floors: list[dict]) -> list[dict]:
+    """Per scenario, within each round: what ``on`` adds to ``off``'s CPU per request, over the floor.
+
+    The floor is what the request's spans would cost as bare spans created and exported by the
+    library (its spans a request times the round's cost of one bare span), so the ratio says how
+    much observability adds beyond the spans it exists to make; 1.0 would be nothing beyond them.
+    """
+    per_span = {floor["round"]: floor["us_per_span"] for floor in floors}
+    rows = []
+    for name in dict.fromkeys(run["scenario"] for run in runs):
+        by_round: dict[int, dict] = {}
+        for run in runs:
+            if run["scenario"] == name and run["mode"] in ("off", "on"):
+                by_round.setdefault(run["round"], {})[run["mode"]] = run
+        measured = [
+            (r["on"]["cpu_us_per_request"] - r["off"]["cpu_us_per_request"], r["on"]["spans_per_request"] * per_span[n])
+            for n, r in by_round.items()
+            if len(r) == 2 and n in per_span
+        ]
+        measured = [(added, floor) for added, floor in measured if floor > 0]
+        if not measured:
+            continue
+        rows.append(
+            {
+                "scenario": name,
+                "rounds": len(measured),
+                "spans_per_request": statistics.median(
+                    r["on"]["spans_per_request"] for r in by_round.values() if "on" in r
+                ),
+                **spread([added for added, _ in measured], "added_us"),
+                **spread([floor for _, floor in measured], "floor_us"),
+                **spread([added / floor for added, floor in measured], "ratio"),
+            }
+        )
+    return rows

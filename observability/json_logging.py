@@ -7,8 +7,9 @@ gunicorn config only call ``logging_config``.
 """
 
 import logging
+import math
 import re
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 from pythonjsonlogger.orjson import OrjsonFormatter
@@ -21,8 +22,28 @@ _DROPPED_ATTRS = ("request", "server_time")
 
 
 def format_timestamp(created: float) -> str:
-    """RFC 3339 UTC with milliseconds, e.g. 2026-11-26T15:39:23.123Z."""
-    return datetime.fromtimestamp(created, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """RFC 3339 UTC with milliseconds, e.g. 2026-11-26T15:39:23.123Z: what
+    ``datetime.fromtimestamp(created, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"`` gives.
+
+    Every log line and activity entry has one, and most fall in the same second as the one
+    before: the date and time of day are formatted once a second, only the milliseconds each time.
+    """
+    global _second
+    # Microseconds rounded as datetime.fromtimestamp rounds them, then cut to milliseconds.
+    fraction, seconds = math.modf(created)
+    micros = round(fraction * 1_000_000)
+    if micros >= 1_000_000:
+        seconds, micros = seconds + 1, micros - 1_000_000
+    elif micros < 0:
+        seconds, micros = seconds - 1, micros + 1_000_000
+    cached = _second
+    if cached[0] != seconds:
+        cached = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{cached[1]}.{micros // 1000:03d}Z"
+
+
+# The last second formatted and its text, replaced whole (threads read one pair or the other).
+_second: tuple[float, str] = (math.nan, "")
 
 
 class ContextFilter(logging.Filter):

@@ -91,7 +91,28 @@ def _exporter_wanted(signal: str, default: str = "otlp") -> bool:
 
 
 def otlp_exporter(signal: str):
-    """The library's OTLP exporter for TRACES, METRICS or LOGS over the configured protocol."""
+    """The OTLP exporter for TRACES, METRICS or LOGS over the configured protocol: the library's,
+    except for spans over OTLP/HTTP, which go through jiwoo's own (observability/otlp_http.py)
+    unless OTLP_SPAN_EXPORTER=library."""
+    if signal == "TRACES" and _protocol(signal) != "grpc" and span_exporter_choice() == "jiwoo":
+        from observability import otlp_http
+
+        endpoint = otlp_http.traces_endpoint()
+        if not (needs := otlp_http.library_only(endpoint)):
+            try:
+                exporter = otlp_http.OtlpHttpSpanExporter(endpoint)
+            except (OSError, ValueError) as error:
+                # A certificate file that cannot be read, say: the library's exporter meets it
+                # at each export and says so, and the app still starts.
+                needs = f"{type(error).__name__}: {error}"
+            else:
+                logger.info(
+                    "spans go to %s through jiwoo's OTLP/HTTP exporter",
+                    endpoint,
+                    extra={"event": "telemetry.span_exporter", "exporter": "jiwoo"},
+                )
+                return exporter
+        logger.info("spans go to %s through the library's OTLP exporter, for %s", endpoint, needs)
     if _protocol(signal) == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc import _log_exporter, metric_exporter, trace_exporter
     else:
@@ -101,6 +122,16 @@ def otlp_exporter(signal: str):
         "METRICS": metric_exporter.OTLPMetricExporter,
         "LOGS": _log_exporter.OTLPLogExporter,
     }[signal]()
+
+
+def span_exporter_choice() -> str:
+    """OTLP_SPAN_EXPORTER: ``jiwoo`` (the default: the same bytes for less CPU, docs/BENCHMARKS.md)
+    or ``library``, for spans over OTLP/HTTP."""
+    choice = os.environ.get("OTLP_SPAN_EXPORTER", "jiwoo").strip().lower() or "jiwoo"
+    if choice not in ("library", "jiwoo"):
+        logger.warning("OTLP_SPAN_EXPORTER=%r is neither jiwoo nor library: using the library's", choice)
+        return "library"
+    return choice
 
 
 def build_resource():

@@ -3,12 +3,14 @@
 import io
 import json
 import logging
+import random
+from datetime import UTC, datetime
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from observability.context import RequestStory, story_bound
-from observability.json_logging import ContextFilter, JsonFormatter, logging_config
+from observability.json_logging import ContextFilter, JsonFormatter, format_timestamp, logging_config
 
 
 @pytest.fixture
@@ -106,3 +108,33 @@ def test_logging_config_sends_everything_to_one_json_handler():
     assert config["loggers"]["gunicorn.access"]["level"] == "CRITICAL"
     for name in ("django", "django.server", "gunicorn.error"):
         assert config["loggers"][name]["handlers"] == []
+
+
+def datetime_timestamp(created: float) -> str:
+    """The oracle: the standard library's datetime, formatted and cut to milliseconds."""
+    return datetime.fromtimestamp(created, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@pytest.mark.parametrize(
+    "created",
+    [
+        0.0,
+        1764171563.123,
+        1764171563.9999996,  # rounds up into the next second
+        1764171563.0004999,
+        1764171563.9995,
+        1796686526.9059994,  # where rounding the whole value instead of its fraction differs
+        -1.5,
+        4102444799.9999999,
+    ],
+)
+def test_timestamps_are_what_datetime_makes_of_them(created):
+    assert format_timestamp(created) == datetime_timestamp(created)
+
+
+def test_timestamps_of_many_times_within_and_across_seconds():
+    generator = random.Random(29)
+    times = [1764171563 + generator.random() * 3 for _ in range(20_000)]
+    times += [generator.uniform(0, 4e9) for _ in range(20_000)]
+
+    assert [format_timestamp(value) for value in times] == [datetime_timestamp(value) for value in times]

@@ -82,14 +82,16 @@ def test_grpc_protocol_picks_the_grpc_exporter(monkeypatch):
 
 def test_http_protobuf_is_the_default(monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+    monkeypatch.delenv("OTLP_SPAN_EXPORTER", raising=False)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
 
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from observability.otlp_http import OtlpHttpSpanExporter
 
     exporter = telemetry.otlp_exporter("TRACES")
-    # The library's own HTTP exporter: encoding, limits, retries and self-metrics as it does them.
-    assert type(exporter) is OTLPSpanExporter
-    assert exporter._endpoint == "http://127.0.0.1:4318/v1/traces"
+    # Spans through jiwoo's exporter (the library's encoding, observability/tests/test_otlp_http.py);
+    # metrics through the library's own.
+    assert type(exporter) is OtlpHttpSpanExporter
+    assert exporter.endpoint == "http://127.0.0.1:4318/v1/traces"
     assert type(telemetry.otlp_exporter("METRICS")).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
 
 

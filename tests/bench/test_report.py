@@ -6,7 +6,7 @@ import pytest
 
 from bench.report import markdown
 from bench.servers import mode_env
-from bench.stats import compare, page_over_post_cpu, spread, summarise
+from bench.stats import compare, over_floor, page_over_post_cpu, spread, summarise
 
 
 def measured(scenario: str, mode: str, round_number: int, rps: float, p99: float, cpu: float) -> dict:
@@ -24,6 +24,7 @@ def measured(scenario: str, mode: str, round_number: int, rps: float, p99: float
         "spans_dropped": 0,
         "errors": 0,
         "worker_rss_kib": 1024,
+        "spans_per_request": 0.0 if mode == "off" else 4.0,
     }
 
 
@@ -79,6 +80,29 @@ def test_a_ratio_with_no_values_is_not_a_number():
     assert all(math.isnan(value) for value in spread([], "ratio").values())
 
 
+def test_what_on_adds_is_weighed_against_the_floor_of_its_round():
+    # Round 2's machine is twice as slow, for the app and for bare spans alike.
+    (row,) = [row for row in over_floor(RUNS, FLOORS) if row["scenario"] == "POST /api/messages"]
+
+    assert row["rounds"] == 2
+    assert row["spans_per_request"] == 4.0
+    assert row["added_us_min"] == pytest.approx(800)
+    assert row["added_us_max"] == pytest.approx(1600)
+    assert row["floor_us_min"] == pytest.approx(400)
+    assert row["ratio_min"] == row["ratio_max"] == pytest.approx(2.0)
+
+
+def test_no_floor_ratio_without_on_or_without_spans():
+    # The page ran off only; a scenario that makes no spans has no floor to weigh against.
+    no_spans = [{**run, "spans_per_request": 0.0} for run in RUNS]
+
+    assert [row["scenario"] for row in over_floor(RUNS, FLOORS)] == ["POST /api/messages"]
+    assert over_floor(no_spans, FLOORS) == []
+
+
+FLOORS = [{"round": 1, "us_per_span": 100.0}, {"round": 2, "us_per_span": 200.0}]
+
+
 def test_the_report_shows_both_comparisons():
     report = {
         "date": "today",
@@ -91,6 +115,8 @@ def test_the_report_shows_both_comparisons():
         "comparison": compare(RUNS),
         "on_against": {"stock": compare(RUNS, baseline="stock", variants=("on",))},
         "page_over_post_cpu": page_over_post_cpu(RUNS),
+        "floors": FLOORS,
+        "over_floor": over_floor(RUNS, FLOORS),
     }
 
     text = markdown(report)
@@ -98,6 +124,8 @@ def test_the_report_shows_both_comparisons():
     assert "2 rounds of off, on, stock, sampled (0.25); medians shown." in text
     assert "| POST /api/messages | 1.35 (1.20 to 1.50) | 0.33 (0.27 to 0.40) | 0.90 (0.88 to 0.93) |" in text
     assert "observability off, within a round: 3.25 (3.00 to 3.50) over 2 rounds." in text
+    assert "measured in each round: 100 to 200 µs a span)" in text
+    assert "| POST /api/messages | 4.00 | 1200 | 600 | 2.00 (2.00 to 2.00) |" in text
 
 
 def test_the_variants_differ_only_where_they_should():
@@ -121,3 +149,12 @@ def test_the_variants_differ_only_where_they_should():
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4317",
     }
+
+
+def test_the_exporter_variants_differ_from_on_only_in_the_span_exporter():
+    base = {"DATABASE_URL": "postgres://bench"}
+    on = mode_env(base, "on", "http://sink")
+
+    for variant, chosen in (("jiwoo-exporter", "jiwoo"), ("library-exporter", "library")):
+        env = mode_env(base, variant, "http://sink")
+        assert {key: value for key, value in env.items() if on.get(key) != value} == {"OTLP_SPAN_EXPORTER": chosen}

@@ -270,3 +270,28 @@ def test_over_grpc_spans_metrics_and_logs_reach_the_collector(app_server, otlp_r
     assert all(r["trace_id"] in received for r in requests_logged)
     assert "http.server.request.duration" in otlp_receiver.metrics()
     assert any(r["attributes"].get("event") == "user.signup" for r in otlp_receiver.log_records())
+
+
+@pytest.mark.parametrize("exporter", ["jiwoo", "library"])
+def test_either_span_exporter_brings_every_span_to_the_collector(app_server, otlp_receiver, exporter):
+    """OTLP_SPAN_EXPORTER: spans go out through observability/otlp_http.py (the default) or the
+    library's exporter, every one of them, and the log lines point at them."""
+    server = app_server(otlp_receiver.env(OTLP_SPAN_EXPORTER=exporter, OTEL_EXPORTER_OTLP_COMPRESSION="gzip"))
+    visitor = Visitor(server.url)
+    visitor.sign_up(f"own_{uuid.uuid4().hex[:8]}", f"Pw-{uuid.uuid4().hex}")
+    visitor.post_form("/messages/", {"text": "sent by either exporter"})
+    exit_code = server.stop()
+
+    assert exit_code == 0
+    chosen = [r for r in server.log_records() if r.get("event") == "telemetry.span_exporter"]
+    assert [r["exporter"] for r in chosen] == ([exporter] * 2 if exporter == "jiwoo" else [])  # each worker's
+    spans = otlp_receiver.spans()
+    routes = {s["attributes"].get("http.route") for s in spans if s["kind"] == SERVER_KIND}
+    assert {"accounts/signup/", "messages/"} <= routes, routes
+    assert {"postgresql", "redis"} <= {s["attributes"].get("db.system") for s in spans}
+    ended = sum(r["spans_ended"] for r in server.log_records() if r.get("event") == "telemetry.shutdown")
+    assert len(spans) == ended
+    received = {s["trace_id"] for s in spans}
+    requests_logged = [r for r in server.log_records() if r.get("event") == "http.request"]
+    assert requests_logged
+    assert all(r["trace_id"] in received for r in requests_logged)

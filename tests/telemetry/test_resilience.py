@@ -36,6 +36,17 @@ def rss_of_workers(server) -> int:
 @pytest.mark.parametrize("otlp_receiver", ["http/protobuf", "grpc"], indirect=True)
 @pytest.mark.parametrize("collector", ["stopped", "hanging"])
 def test_requests_keep_their_latency_and_memory_stays_bounded(app_server, otlp_receiver, collector):
+    requests_keep_their_latency(app_server, otlp_receiver, collector, exporter="library")
+
+
+@pytest.mark.parametrize("collector", ["stopped", "hanging"])
+def test_with_jiwoos_exporter_too(app_server, otlp_receiver, collector):
+    """OTLP_SPAN_EXPORTER=jiwoo (observability/otlp_http.py) runs in the batch processor's thread
+    as the library's does: a dead or stuck collector costs requests nothing."""
+    requests_keep_their_latency(app_server, otlp_receiver, collector, exporter="jiwoo")
+
+
+def requests_keep_their_latency(app_server, otlp_receiver, collector, exporter):
     if collector == "stopped":
         otlp_receiver.stop()
     else:
@@ -45,6 +56,7 @@ def test_requests_keep_their_latency_and_memory_stays_bounded(app_server, otlp_r
             OTEL_EXPORTER_OTLP_TIMEOUT=str(EXPORT_TIMEOUT_SECONDS),
             OTEL_BSP_MAX_QUEUE_SIZE="128",
             OTEL_BSP_MAX_EXPORT_BATCH_SIZE="64",
+            OTLP_SPAN_EXPORTER=exporter,
         )
     )
 
@@ -65,7 +77,8 @@ def test_requests_keep_their_latency_and_memory_stays_bounded(app_server, otlp_r
     # machine the gthread workers' per-thread allocator arenas may still settle in one window
     # (+15 MiB once under stress-ng, then flat): a leak grows in both windows.
     assert min(windows) < 3 * 1024, f"workers grew by {windows} KiB"
-    problems = [r for r in server.log_records() if r["logger"].startswith("opentelemetry") and r["level"] != "INFO"]
+    exporters = ("opentelemetry", "observability.otlp_http")
+    problems = [r for r in server.log_records() if r["logger"].startswith(exporters) and r["level"] != "INFO"]
     if collector == "hanging":
         # Spans that did not fit the queue were dropped, and the log says how many.
         dropped = [r for r in problems if r.get("event") == "telemetry.dropped"]
