@@ -13,6 +13,9 @@ from pathlib import Path
 
 from bench.stats import compare, over_floor, page_over_post_cpu, summarise
 
+# Variants that are `on` with one part more (the trace view's store): their cost is taken against `on`.
+ADDS_TO_ON = ("store",)
+
 
 def versions() -> dict:
     """What ran and on what: the report's heading."""
@@ -108,6 +111,19 @@ def markdown(report: dict) -> str:
                 f"| {row['scenario']} | {ratio_text(row, 'rps_ratio')} | {ratio_text(row, 'p99_ratio')} "
                 f"| {ratio_text(row, 'cpu_ratio')} |"
             )
+    for variant, rows in report.get("against_on", {}).items():
+        lines += [
+            "",
+            f"`{variant}` against `on`, ratios taken within a round: median (min to max over rounds).",
+            "",
+            f"| scenario | req/s {variant} / on | p99 {variant} / on | CPU/req {variant} / on |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for row in rows:
+            lines.append(
+                f"| {row['scenario']} | {ratio_text(row, 'rps_ratio')} | {ratio_text(row, 'p99_ratio')} "
+                f"| {ratio_text(row, 'cpu_ratio')} |"
+            )
     if report.get("over_floor"):
         per_span = [floor["us_per_span"] for floor in report["floors"]]
         lines += [
@@ -170,7 +186,13 @@ def assemble(args, variants: list[str], runs: list[dict], memory: dict | None, f
         "on_against": {
             baseline: compare(runs, baseline=baseline, variants=("on",))
             for baseline in variants
-            if baseline not in ("off", "on", "sampled") and "on" in variants
+            if baseline not in ("off", "on", "sampled", *ADDS_TO_ON) and "on" in variants
+        },
+        # What a part that only adds to `on` costs: the variant against `on`.
+        "against_on": {
+            variant: compare(runs, baseline="on", variants=(variant,))
+            for variant in variants
+            if variant in ADDS_TO_ON and "on" in variants
         },
         "page_over_post_cpu": page_over_post_cpu(runs),
         "floors": list(floors),

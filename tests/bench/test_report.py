@@ -53,6 +53,30 @@ def test_each_variant_is_compared_with_off_within_its_round():
     assert rows["on"]["spans_received"] == 20
 
 
+def test_a_part_that_adds_to_on_is_reported_against_on():
+    runs = [
+        *RUNS,
+        measured("POST /api/messages", "store", 1, 270, 15, 3080),
+        measured("POST /api/messages", "store", 2, 120, 36, 6720),
+    ]
+    report = {
+        "date": "today",
+        "versions": dict.fromkeys(
+            ("cpu", "python", "django", "gunicorn", "opentelemetry-sdk", "postgresql", "redis", "wrk"), "?"
+        ),
+        "settings": {"connections": 2, "duration": 10, "warmup": 2, "rounds": 2},
+        "variants": ["off", "on", "store"],
+        "summary": summarise(runs),
+        "against_on": {"store": compare(runs, baseline="on", variants=("store",))},
+    }
+
+    text = markdown(report)
+
+    assert "`store` against `on`, ratios taken within a round" in text
+    # Round 1: 270/300 = 0.90, 15/12 = 1.25, 3080/2800 = 1.10; round 2: 0.80, 1.50, 1.20.
+    assert "| POST /api/messages | 0.85 (0.80 to 0.90) | 1.38 (1.25 to 1.50) | 1.15 (1.10 to 1.20) |" in text
+
+
 def test_on_is_compared_with_another_baseline_when_asked():
     (row,) = compare(RUNS, baseline="stock", variants=("on",))
 
