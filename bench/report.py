@@ -61,6 +61,23 @@ def variant_names(report: dict) -> list[str]:
     return [f"sampled ({ratio:g})" if name == "sampled" else name for name in report["variants"]]
 
 
+def pair_table(variant: str, baseline: str, rows: list[dict]) -> list[str]:
+    """The lines of one variant against one baseline, its ratios taken within a round."""
+    lines = [
+        "",
+        f"`{variant}` against `{baseline}`, ratios taken within a round: median (min to max over rounds).",
+        "",
+        f"| scenario | req/s {variant} / {baseline} | p99 {variant} / {baseline} | CPU/req {variant} / {baseline} |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['scenario']} | {ratio_text(row, 'rps_ratio')} | {ratio_text(row, 'p99_ratio')} "
+            f"| {ratio_text(row, 'cpu_ratio')} |"
+        )
+    return lines
+
+
 def markdown(report: dict) -> str:
     v = report["versions"]
     lines = [
@@ -99,31 +116,9 @@ def markdown(report: dict) -> str:
                 f"| {row['spans_received']} |"
             )
     for baseline, rows in report.get("on_against", {}).items():
-        lines += [
-            "",
-            f"`on` against `{baseline}`, ratios taken within a round: median (min to max over rounds).",
-            "",
-            f"| scenario | req/s on / {baseline} | p99 on / {baseline} | CPU/req on / {baseline} |",
-            "| --- | ---: | ---: | ---: |",
-        ]
-        for row in rows:
-            lines.append(
-                f"| {row['scenario']} | {ratio_text(row, 'rps_ratio')} | {ratio_text(row, 'p99_ratio')} "
-                f"| {ratio_text(row, 'cpu_ratio')} |"
-            )
+        lines += pair_table("on", baseline, rows)
     for variant, rows in report.get("against_on", {}).items():
-        lines += [
-            "",
-            f"`{variant}` against `on`, ratios taken within a round: median (min to max over rounds).",
-            "",
-            f"| scenario | req/s {variant} / on | p99 {variant} / on | CPU/req {variant} / on |",
-            "| --- | ---: | ---: | ---: |",
-        ]
-        for row in rows:
-            lines.append(
-                f"| {row['scenario']} | {ratio_text(row, 'rps_ratio')} | {ratio_text(row, 'p99_ratio')} "
-                f"| {ratio_text(row, 'cpu_ratio')} |"
-            )
+        lines += pair_table(variant, "on", rows)
     if report.get("over_floor"):
         per_span = [floor["us_per_span"] for floor in report["floors"]]
         lines += [

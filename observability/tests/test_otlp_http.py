@@ -88,27 +88,29 @@ def receiver():
     receiver.stop()
 
 
-def test_the_same_spans_reach_the_receiver_as_the_same_message_as_the_libraries(receiver):
+def exported_by_both(receiver, endpoint: str | None = None) -> tuple:
+    """The same spans exported by the library's exporter, then by jiwoo's: the two messages received."""
     spans = request_like_spans()
-    endpoint = f"{receiver.endpoint}/v1/traces"
 
     assert OTLPSpanExporter(endpoint=endpoint).export(spans) is SpanExportResult.SUCCESS
     assert OtlpHttpSpanExporter(endpoint).export(spans) is SpanExportResult.SUCCESS
 
     library, ours = receiver.requests["/v1/traces"]
+    return library, ours
+
+
+def test_the_same_spans_reach_the_receiver_as_the_same_message_as_the_libraries(receiver):
+    library, ours = exported_by_both(receiver, f"{receiver.endpoint}/v1/traces")
+
     assert ours == library
     assert ours.SerializeToString(deterministic=True) == library.SerializeToString(deterministic=True)
-    assert len(receiver.spans()) == 2 * len(spans)
+    assert len(receiver.spans()) == 2 * len(request_like_spans())
 
 
 def test_it_finds_the_endpoint_as_the_library_does(receiver, monkeypatch):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint + "/")
-    spans = request_like_spans()
 
-    assert OTLPSpanExporter().export(spans) is SpanExportResult.SUCCESS
-    assert OtlpHttpSpanExporter().export(spans) is SpanExportResult.SUCCESS
-
-    library, ours = receiver.requests["/v1/traces"]
+    library, ours = exported_by_both(receiver)
     assert ours == library
     assert otlp_http.traces_endpoint() == f"{receiver.endpoint}/v1/traces"
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://collector:4318/custom")
@@ -117,14 +119,9 @@ def test_it_finds_the_endpoint_as_the_library_does(receiver, monkeypatch):
 
 def test_gzip_compression_sends_the_same_message_compressed(receiver, monkeypatch):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
-    spans = request_like_spans()
-    endpoint = f"{receiver.endpoint}/v1/traces"
-
-    assert OTLPSpanExporter(endpoint=endpoint).export(spans) is SpanExportResult.SUCCESS
-    assert OtlpHttpSpanExporter(endpoint).export(spans) is SpanExportResult.SUCCESS
 
     # The receiver decompresses only what says Content-Encoding: gzip.
-    library, ours = receiver.requests["/v1/traces"]
+    library, ours = exported_by_both(receiver, f"{receiver.endpoint}/v1/traces")
     assert ours == library
 
 
