@@ -23,6 +23,15 @@ def page_over_post_cpu(runs: list[dict], mode: str = "off") -> dict | None:
     return {"mode": mode, "rounds": len(ratios), **spread(ratios, "ratio")} if ratios else None
 
 
+def modes_by_round(runs: list[dict], scenario: str) -> dict[int, dict[str, dict]]:
+    """One scenario's runs by round, then by mode: what ran together, so ratios are taken within a round."""
+    by_round: dict[int, dict[str, dict]] = {}
+    for run in runs:
+        if run["scenario"] == scenario:
+            by_round.setdefault(run["round"], {})[run["mode"]] = run
+    return by_round
+
+
 def compare(runs: list[dict], baseline: str = "off", variants: tuple[str, ...] | None = None) -> list[dict]:
     """Each variant (or only ``variants``) against ``baseline``: the median of the per-round ratios, and their spread.
 
@@ -31,10 +40,7 @@ def compare(runs: list[dict], baseline: str = "off", variants: tuple[str, ...] |
     """
     rows = []
     for name in dict.fromkeys(run["scenario"] for run in runs):
-        by_round: dict[int, dict] = {}
-        for run in runs:
-            if run["scenario"] == name:
-                by_round.setdefault(run["round"], {})[run["mode"]] = run
+        by_round = modes_by_round(runs, name)
         modes = dict.fromkeys(r["mode"] for r in runs if r["scenario"] == name)
         for variant in [v for v in modes if v != baseline and (variants is None or v in variants)]:
             pairs = [(r[baseline], r[variant]) for r in by_round.values() if baseline in r and variant in r]
@@ -93,14 +99,11 @@ def over_floor(runs: list[dict], floors: list[dict]) -> list[dict]:
     per_span = {floor["round"]: floor["us_per_span"] for floor in floors}
     rows = []
     for name in dict.fromkeys(run["scenario"] for run in runs):
-        by_round: dict[int, dict] = {}
-        for run in runs:
-            if run["scenario"] == name and run["mode"] in ("off", "on"):
-                by_round.setdefault(run["round"], {})[run["mode"]] = run
+        by_round = modes_by_round(runs, name)
         measured = [
             (r["on"]["cpu_us_per_request"] - r["off"]["cpu_us_per_request"], r["on"]["spans_per_request"] * per_span[n])
             for n, r in by_round.items()
-            if len(r) == 2 and n in per_span
+            if "on" in r and "off" in r and n in per_span
         ]
         measured = [(added, floor) for added, floor in measured if floor > 0]
         if not measured:
